@@ -11,7 +11,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev
   libwebsockets-dev libcmocka-dev
-  python3 python3-yaml python3-scipy python3-numpy
+  python3 python3-yaml python3-scipy python3-numpy python3-jsonschema
   openssl valgrind gnuplot-nox prometheus curl procps
 )
 
