@@ -21,12 +21,12 @@ typedef enum {
   QUANTITY_DECIMAL_SI = 0,   /* "", n u m k M G T P E */
   QUANTITY_BINARY_SI = 1,    /* Ki Mi Gi Ti Pi Ei */
   QUANTITY_DECIMAL_EXPONENT = 2 /* 1e3, 2E-3 */
-} quantity_format;
+} quantity_fmt;
 
 typedef struct quantity {
   int64_t mant;   /* value = mant * 10^exp, mant without trailing zeros (0 -> exp 0) */
   int32_t exp;
-  quantity_format format;
+  quantity_fmt format;
 } quantity;
 
 /* Longest canonical text quantity_format() writes, with terminator. */

@@ -37,8 +37,19 @@ def _key_str(item, key):
     return "k:" + json.dumps({key: item.get(key)}, separators=(",", ":"))
 
 
-def _paths(v, prefix, out, builtin, field):
+STATUS_ANNOTATION_KINDS = {"Deployment", "ReplicaSet"}
+
+
+def _paths(v, prefix, out, builtin, field, kind=None):
     """Add every owned path of value v (under prefix tuple) to set out."""
+    if v is None:
+        return
+    if field == "finalizers" and prefix[:1] == ("f:metadata",) and isinstance(v, list):
+        if v:
+            out.add(prefix + (".",))
+            for x in v:
+                out.add(prefix + ("v:" + json.dumps(x),))
+        return
     if isinstance(v, dict):
         if builtin and field in ATOMIC_FIELDS:
             out.add(prefix)
@@ -50,17 +61,18 @@ def _paths(v, prefix, out, builtin, field):
             out.add(prefix)
             return
         for k, sub in v.items():
-            _paths(sub, prefix + ("f:" + k,), out, builtin, k)
+            _paths(sub, prefix + ("f:" + k,), out, builtin, k, kind)
     elif isinstance(v, list) and builtin and field in KEYED and \
             all(isinstance(x, dict) for x in v):
         key = KEYED[field]
-        if field in ("env", "conditions") and v:
+        if (field == "env" or (field == "conditions" and kind != "CustomResourceDefinition")) \
+                and v:
             out.add(prefix + (".",))
         for item in v:
             kp = prefix + (_key_str(item, key),)
             out.add(kp + (".",))
             for k, sub in item.items():
-                _paths(sub, kp + ("f:" + k,), out, builtin, k)
+                _paths(sub, kp + ("f:" + k,), out, builtin, k, kind)
     else:
         out.add(prefix)
 
@@ -71,19 +83,23 @@ def field_paths(obj, builtin, part):
     for k, v in obj.items():
         if k in ("apiVersion", "kind"):
             continue
-        if part == "status" and k != "status":
+        if part == "status" and k not in ("status", "metadata"):
             continue
         if part == "main" and k == "status":
             continue
         if k == "metadata":
             if part == "status":
+                # the deployment controller sets its revision annotation through /status
+                if obj.get("kind") in STATUS_ANNOTATION_KINDS and v.get("annotations"):
+                    _paths(v["annotations"], ("f:metadata", "f:annotations"), out, builtin,
+                           "annotations", obj.get("kind"))
                 continue
             for mk, mv in (v or {}).items():
                 if mk in SKIP_META:
                     continue
-                _paths(mv, ("f:metadata", "f:" + mk), out, builtin, mk)
+                _paths(mv, ("f:metadata", "f:" + mk), out, builtin, mk, obj.get("kind"))
             continue
-        _paths(v, ("f:" + k,), out, builtin, k)
+        _paths(v, ("f:" + k,), out, builtin, k, obj.get("kind"))
     return out
 
 
@@ -128,6 +144,8 @@ def _lookup(obj, path):
             if not isinstance(cur, dict):
                 return None
             cur = cur.get(seg[2:])
+        elif seg.startswith("v:"):
+            return seg
         elif seg.startswith("k:"):
             kv = json.loads(seg[2:])
             (k, v), = kv.items()

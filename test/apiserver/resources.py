@@ -108,6 +108,7 @@ def builtin_types():
           scale={"spec": ".spec.replicas", "status": ".status.replicas", "selector": "builtin"}),
         T("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
           short_names=["hpa"], categories=["all"], generation=False, status_subresource=True,
+          versions=["v2", "v1"],
           subresources={"status": _sub("HorizontalPodAutoscaler", STATUS_VERBS)}),
         T("coordination.k8s.io", "v1", "leases", "Lease"),
         T("events.k8s.io", "v1", "events", "Event", short_names=["ev"]),
