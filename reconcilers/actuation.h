@@ -8,7 +8,8 @@
  * pod's PodResizePending (reasons Deferred, Infeasible) and PodResizeInProgress
  * conditions. Replicas change only through the target's `scale` subresource.
  * Owns: nothing (pods are borrowed, bodies returned are the caller's).
- * Must not touch: anything but pods/resize and */scale. Thread safety: pure or via rec_api. */
+ * Must not touch: anything but pods/resize and scale subresources.
+ * Thread safety: pure functions, or through rec_api. */
 #ifndef MBCAS_REC_ACTUATION_H
 #define MBCAS_REC_ACTUATION_H
 

@@ -91,7 +91,7 @@ static void pod_signal(sig_val *out, rec_ctx *c, const ap_signal *g, const cJSON
   size_t len = 0;
   mbcas_rc rc = c->api.get_raw ? c->api.get_raw(c->api.ctx, path, &body, &len) : MBCAS_EUNSUPPORTED;
   if (rc != MBCAS_OK) {
-    snprintf(out->error, sizeof out->error, "GET %s: %s", path, mbcas_strerror(rc));
+    snprintf(out->error, sizeof out->error, "GET %.100s: %.40s", path, mbcas_strerror(rc));
     free(body);
     return;
   }
@@ -100,7 +100,7 @@ static void pod_signal(sig_val *out, rec_ctx *c, const ap_signal *g, const cJSON
                                               : sig_parse_prom_text(&v, body, g->pod_metric);
   free(body);
   if (rc != MBCAS_OK) {
-    snprintf(out->error, sizeof out->error, "%s: %s",
+    snprintf(out->error, sizeof out->error, "%.100s: %.40s",
              g->pod_format == AP_POD_FORMAT_DEMAND ? "body is not a number in [0,1]" : g->pod_metric,
              rc == MBCAS_ENOTFOUND ? "metric not found" : "cannot parse");
     return;
@@ -157,7 +157,7 @@ void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc, con
     if (q && sig_prom_query(&svcval[i].value, g->prom_address, q, c->opt.prom_timeout_ms, &err) == MBCAS_OK)
       svcval[i].valid = 1;
     else
-      snprintf(svcval[i].error, sizeof svcval[i].error, "%s", q ? err.msg : "out of memory");
+      snprintf(svcval[i].error, sizeof svcval[i].error, "%.150s", q ? err.msg : "out of memory");
     free(q);
     record_health(ps, spec, i, &svcval[i], now);
   }

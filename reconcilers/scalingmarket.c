@@ -19,6 +19,7 @@
 #include "market.h"
 #include "quantity.h"
 #include "reasoning.h"
+#include "signals.h"
 #include "scalingmarket_rec.h"
 
 static double mono_s(void) {
@@ -406,7 +407,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
                svc->skipped_not_ready, svc->skipped_other_node, svc->skipped_no_container);
     }
     if (svc->horizontal_line[0])
-      snprintf(dec.reason, sizeof dec.reason, "%s; %s", line, svc->horizontal_line);
+      snprintf(dec.reason, sizeof dec.reason, "%.500s; %.500s", line, svc->horizontal_line);
     else
       snprintf(dec.reason, sizeof dec.reason, "%s", line);
     dec.outcome = (changes || scale) ? SB_OUTCOME_PENDING : SB_OUTCOME_UNCHANGED;
@@ -419,8 +420,8 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
       dec.replicas = svc->desired_replicas;
       sb_history_push(st, &dec);
     }
-    char msg[300];
-    snprintf(msg, sizeof msg, "%zu pod(s) in market %s%s", svc->n_pods, mname,
+    char msg[400];
+    snprintf(msg, sizeof msg, "%zu pod(s) in market %.253s%s", svc->n_pods, mname,
              (svc->skipped_not_ready || svc->skipped_no_container) ? "; some pods skipped (not ready or no container)" : "");
     cond_remove(&st->conditions, SB_COND_INVALID);
     cond_set(&st->conditions, SB_COND_CONFLICT, COND_FALSE, "NoConflict",

@@ -319,7 +319,7 @@ static sb_outcome to_sb(act_outcome o) {
 
 /* Worst first: Infeasible > Deferred > Applied > Unchanged. */
 static sb_outcome worse(sb_outcome a, sb_outcome b) {
-  static const int rank[] = {0, 5, 2, 1, 4, 6, 3, 1};
+  static const int rank[] = {0, 5, 2, 1, 4, 6, 3, 2};
   return rank[b] > rank[a] ? b : a;
 }
 

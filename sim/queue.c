@@ -19,7 +19,8 @@ void queue_step(queue_out *out, queue_pod *q, double lambda, double mu, double d
   if (lambda < 0 || !isfinite(lambda)) lambda = 0;
   if (!(dt > 0)) dt = 0;
   if (!(mu > 0)) {
-    q->backlog += lambda * dt;
+    q->dropped += lambda * dt + q->backlog; /* nothing can be served */
+    q->backlog = 0.0;
     out->offset_s = QUEUE_LAT_MAX;
     out->rate = 1.0;
     out->mean_s = QUEUE_LAT_MAX;
@@ -38,6 +39,10 @@ void queue_step(queue_out *out, queue_pod *q, double lambda, double mu, double d
     b1 = b0 > drain ? b0 - drain : 0.0;
     served = lambda + (b0 - b1) / (dt > 0 ? dt : 1.0);
     if (b1 > 0) sat = 1;
+  }
+  if (b1 > QUEUE_TIMEOUT_S * mu) {
+    q->dropped += b1 - QUEUE_TIMEOUT_S * mu;
+    b1 = QUEUE_TIMEOUT_S * mu;
   }
   q->backlog = b1;
   double r = mu - lambda;

@@ -6,7 +6,8 @@
  * is the FCFS exponential one). In a step of dt seconds with arrival rate lambda:
  *  - lambda < rho_max * mu: steady state; any backlog drains at (mu - lambda).
  *  - otherwise the excess (lambda - mu) * dt joins a fluid backlog and the pod is
- *    saturated (CPU-throttled); the exponential tail uses rho_max.
+ *    saturated (CPU-throttled); the exponential tail uses rho_max. The backlog never
+ *    holds more than QUEUE_TIMEOUT_S of work (the rest times out and is dropped).
  * The sojourn time is then  w + Exp(r)  with w = mean backlog / mu, r = mu - lambda
  * (at least mu * (1 - rho_max)), so mean = w + 1/r and quantile q = w - ln(1-q)/r.
  * Several pods behind a round-robin balancer give a mixture; queue_mix_quantile solves
@@ -20,6 +21,8 @@
 
 #define QUEUE_RHO_MAX 0.99
 #define QUEUE_LAT_MAX 60.0 /* seconds: latency reported for a pod with no capacity */
+#define QUEUE_TIMEOUT_S 10.0 /* requests queued longer than this time out: the backlog is
+                                capped at QUEUE_TIMEOUT_S x mu (clients give up) */
 
 /* Closed forms (for tests and the oracle): M/M/1 mean sojourn time 1/(mu - lambda) and
  * its q-quantile -ln(1-q)/(mu - lambda); INFINITY when lambda >= mu or mu <= 0. */
@@ -28,6 +31,7 @@ double queue_mm1_quantile(double lambda, double mu, double q);
 
 typedef struct queue_pod {
   double backlog; /* requests waiting beyond the steady state */
+  double dropped; /* requests timed out so far */
 } queue_pod;
 
 typedef struct queue_out {

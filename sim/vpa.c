@@ -23,6 +23,7 @@ void vpa_hist_add(vpa_hist *h, double v, double t) {
   if (!isfinite(v) || v < 0) return;
   if (!h->has_ref) {
     h->ref_t = t;
+    h->first_t = t;
     h->has_ref = 1;
   }
   double e = (t - h->ref_t) / h->half_life_s;
@@ -55,4 +56,14 @@ int64_t vpa_target(const vpa_hist *h, double p, double margin, int64_t min_m) {
   double v = ceil(vpa_hist_percentile(h, p) * (1.0 + margin));
   int64_t r = (int64_t)v;
   return r < min_m ? min_m : r;
+}
+
+void vpa_recommend(vpa_rec *out, const vpa_hist *h, double now, double margin, int64_t min_m) {
+  double days = h->has_ref ? (now - h->first_t) / 86400.0 : 0.0;
+  if (days < 1e-6) days = 1e-6;
+  out->target_m = vpa_target(h, 0.9, margin, min_m);
+  double lo = vpa_hist_percentile(h, 0.5) * (1.0 + margin) * pow(1.0 + 0.001 / days, -2.0);
+  double hi = vpa_hist_percentile(h, 0.95) * (1.0 + margin) * (1.0 + 1.0 / days);
+  out->lower_m = lo < (double)min_m ? min_m : (int64_t)ceil(lo);
+  out->upper_m = hi < (double)min_m ? min_m : (hi > 1e12 ? (int64_t)1e12 : (int64_t)ceil(hi));
 }

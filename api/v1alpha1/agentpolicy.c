@@ -8,10 +8,10 @@
 
 #include "jsonutil.h"
 
-#define TRY(x)                       \
-  do {                               \
-    mbcas_rc rc_ = (x);              \
-    if (rc_ != MBCAS_OK) return rc_; \
+#define TRY(x)                                                                                               \
+  do {                                                                                                       \
+    mbcas_rc rc_ = (x);                                                                                      \
+    if (rc_ != MBCAS_OK) return rc_;                                                                         \
   } while (0)
 
 static const char *const resources[] = {"cpu", "memory", NULL};
@@ -20,7 +20,9 @@ static const char *const formats[] = {"Demand", "Prometheus", NULL};
 static const char *const combines[] = {"Max", "WeightedSum", NULL};
 static const char *const methods[] = {"HoltWinters", "None", NULL};
 
-const char *ap_combine_str(ap_combine c) { return (c >= 0 && c <= AP_COMBINE_WEIGHTED_SUM) ? combines[c] : "Max"; }
+const char *ap_combine_str(ap_combine c) {
+  return (c >= 0 && c <= AP_COMBINE_WEIGHTED_SUM) ? combines[c] : "Max";
+}
 
 void ap_spec_defaults(ap_spec *s) {
   memset(s, 0, sizeof *s);
@@ -54,11 +56,13 @@ static int has_key(const cJSON *o, const char *k) {
 static mbcas_rc parse_signal(ap_signal *g, const cJSON *o, const char *pi, mbcas_err *err) {
   char p[JU_PATH_MAX], pf[JU_PATH_MAX];
   memset(g, 0, sizeof *g);
-  if (!cJSON_IsObject(o)) return mbcas_err_set(err, MBCAS_EINVAL, pi, "Invalid value: %s in body must be of type object", pi);
+  if (!cJSON_IsObject(o))
+    return mbcas_err_set(err, MBCAS_EINVAL, pi, "Invalid value: %s in body must be of type object", pi);
   TRY(ju_string(g->name, sizeof g->name, NULL, o, "name", pi, 1, 1, 63, err));
   if (!ju_is_dns_label(g->name))
     return mbcas_err_set(err, MBCAS_EINVAL, ju_path(pf, sizeof pf, pi, "name"),
-                         "Invalid value: \"%s\": %s in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'", g->name, pf);
+                         "Invalid value: \"%s\": %s in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'",
+                         g->name, pf);
   g->weight = 1.0;
   g->relative_to = AP_RELATIVE_REQUEST;
   g->pod_format = AP_POD_FORMAT_DEMAND;
@@ -109,20 +113,24 @@ static mbcas_rc parse_signal(ap_signal *g, const cJSON *o, const char *pi, mbcas
       const char *m = g->pod_metric;
       int ok = (m[0] >= 'a' && m[0] <= 'z') || (m[0] >= 'A' && m[0] <= 'Z') || m[0] == '_' || m[0] == ':';
       for (const char *c = m + 1; ok && *c; c++)
-        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == ':';
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+             *c == ':';
       if (!ok)
         return mbcas_err_set(err, MBCAS_EINVAL, ju_path(pf, sizeof pf, p, "metric"),
-                             "Invalid value: \"%s\": %s in body should match '^[a-zA-Z_:][a-zA-Z0-9_:]*$'", m, pf);
+                             "Invalid value: \"%s\": %s in body should match '^[a-zA-Z_:][a-zA-Z0-9_:]*$'", m,
+                             pf);
     }
     if (g->pod_format == AP_POD_FORMAT_PROMETHEUS && !has)
-      return mbcas_err_set(err, MBCAS_EINVAL, ju_path(pf, sizeof pf, p, "metric"), "required when format is Prometheus");
+      return mbcas_err_set(err, MBCAS_EINVAL, ju_path(pf, sizeof pf, p, "metric"),
+                           "required when format is Prometheus");
   }
   int has_target = 0;
   TRY(ju_number(&g->target, &has_target, o, "target", pi, 0, 0.0, 1, INFINITY, err));
   TRY(ju_number(&g->weight, NULL, o, "weight", pi, 0, 0.0, 1, 1.0, err));
   /* CEL rules, in the CRD's order */
   int nsrc = has_key(o, "resource") + has_key(o, "prometheus") + has_key(o, "pod");
-  if (nsrc != 1) return mbcas_err_set(err, MBCAS_EINVAL, pi, "exactly one of resource, prometheus or pod must be set");
+  if (nsrc != 1)
+    return mbcas_err_set(err, MBCAS_EINVAL, pi, "exactly one of resource, prometheus or pod must be set");
   g->source = r ? AP_SOURCE_RESOURCE : pr ? AP_SOURCE_PROMETHEUS : AP_SOURCE_POD;
   if (!has_target) {
     if (!(pod && g->pod_format == AP_POD_FORMAT_DEMAND))
@@ -137,7 +145,8 @@ mbcas_rc ap_spec_from_json(ap_spec *s, const cJSON *sj, mbcas_err *err) {
   const char *P = "spec";
   ap_spec_defaults(s);
   if (!sj || !cJSON_IsObject(sj))
-    return mbcas_err_set(err, MBCAS_EINVAL, P, sj ? "Invalid value: spec in body must be of type object" : "Required value");
+    return mbcas_err_set(err, MBCAS_EINVAL, P,
+                         sj ? "Invalid value: spec in body must be of type object" : "Required value");
   const cJSON *sigs;
   TRY(ju_array(&sigs, sj, "signals", P, 1, 1, AP_SIGNALS_MAX, err));
   for (int i = 0; i < cJSON_GetArraySize(sigs); i++) {
@@ -146,8 +155,8 @@ mbcas_rc ap_spec_from_json(ap_spec *s, const cJSON *sj, mbcas_err *err) {
     TRY(parse_signal(&s->signals[i], cJSON_GetArrayItem(sigs, i), pi, err));
     for (int j = 0; j < i; j++)
       if (strcmp(s->signals[j].name, s->signals[i].name) == 0)
-        return mbcas_err_set(err, MBCAS_EINVAL, pi, "Duplicate value: map[string]interface {}{\"name\":\"%s\"}",
-                             s->signals[i].name);
+        return mbcas_err_set(err, MBCAS_EINVAL, pi,
+                             "Duplicate value: map[string]interface {}{\"name\":\"%s\"}", s->signals[i].name);
     s->n_signals = i + 1;
   }
   int e = 0, has = 0;
@@ -180,9 +189,11 @@ mbcas_rc ap_spec_from_json(ap_spec *s, const cJSON *sj, mbcas_err *err) {
     return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.horizon", "must be shorter than seasonPeriod");
   if (s->combine == AP_COMBINE_WEIGHTED_SUM) {
     double sum = 0;
-    for (int i = 0; i < s->n_signals; i++) sum += s->signals[i].weight;
+    for (int i = 0; i < s->n_signals; i++)
+      sum += s->signals[i].weight;
     if (!(sum >= 0.999 && sum <= 1.001))
-      return mbcas_err_set(err, MBCAS_EINVAL, "spec.signals", "weights must add up to 1 when combine is WeightedSum");
+      return mbcas_err_set(err, MBCAS_EINVAL, "spec.signals",
+                           "weights must add up to 1 when combine is WeightedSum");
   }
   return MBCAS_OK;
 }
@@ -193,6 +204,8 @@ static mbcas_rc status_parse(ap_status *st, const cJSON *j, mbcas_err *err) {
   TRY(ju_time(&st->last_evaluation_time, NULL, j, "lastEvaluationTime", P, 0, err));
   int64_t v = 0;
   TRY(ju_int(&v, NULL, j, "healthySignals", P, 0, 0, INT32_MAX, err));
+  int64_t count = 0; /* derived from signals[] on output; checked, not stored */
+  TRY(ju_int(&count, NULL, j, "signalCount", P, 0, 0, INT32_MAX, err));
   st->healthy_signals = (int32_t)v;
   const cJSON *a;
   TRY(ju_array(&a, j, "signals", P, 0, 0, AP_SIGNALS_MAX, err));
@@ -201,7 +214,8 @@ static mbcas_rc status_parse(ap_status *st, const cJSON *j, mbcas_err *err) {
     ap_signal_status *ss = &st->signals[i];
     char pi[JU_PATH_MAX], pf[JU_PATH_MAX], b[40];
     ju_path_idx(pi, sizeof pi, "status.signals", i);
-    if (!cJSON_IsObject(o)) return mbcas_err_set(err, MBCAS_EINVAL, pi, "Invalid value: %s in body must be of type object", pi);
+    if (!cJSON_IsObject(o))
+      return mbcas_err_set(err, MBCAS_EINVAL, pi, "Invalid value: %s in body must be of type object", pi);
     TRY(ju_string(ss->name, sizeof ss->name, NULL, o, "name", pi, 1, 0, 63, err));
     int h = 0, bv = 0;
     TRY(ju_bool(&bv, NULL, o, "healthy", pi, 0, err));
@@ -226,7 +240,8 @@ static mbcas_rc status_parse(ap_status *st, const cJSON *j, mbcas_err *err) {
 mbcas_rc ap_status_from_json(ap_status *st, const cJSON *j, mbcas_err *err) {
   memset(st, 0, sizeof *st);
   if (!j || cJSON_IsNull(j)) return MBCAS_OK;
-  if (!cJSON_IsObject(j)) return mbcas_err_set(err, MBCAS_EINVAL, "status", "Invalid value: status in body must be of type object");
+  if (!cJSON_IsObject(j))
+    return mbcas_err_set(err, MBCAS_EINVAL, "status", "Invalid value: status in body must be of type object");
   mbcas_rc rc = status_parse(st, j, err);
   if (rc != MBCAS_OK) ap_status_clear(st);
   return rc;
@@ -240,6 +255,7 @@ cJSON *ap_status_to_json(const ap_status *st) {
   cJSON_AddItemToObject(o, "conditions", conds);
   cJSON_AddNumberToObject(o, "observedGeneration", (double)st->observed_generation);
   ju_add_time(o, "lastEvaluationTime", st->last_evaluation_time);
+  cJSON_AddNumberToObject(o, "signalCount", st->n_signals); /* printer column "Signals" */
   cJSON_AddNumberToObject(o, "healthySignals", st->healthy_signals);
   cJSON *a = cJSON_AddArrayToObject(o, "signals");
   if (!a) goto fail;
@@ -280,7 +296,8 @@ mbcas_rc ap_parse(agentpolicy **out, const cJSON *obj, mbcas_err *err) {
   if ((rc = meta_parse(&ap->meta, obj, 1, err))) goto fail;
   if ((rc = ju_object(&spec, obj, "spec", "", 1, err))) goto fail;
   if ((rc = ap_spec_from_json(&ap->spec, spec, err))) goto fail;
-  if ((rc = ap_status_from_json(&ap->status, cJSON_GetObjectItemCaseSensitive(obj, "status"), err))) goto fail;
+  if ((rc = ap_status_from_json(&ap->status, cJSON_GetObjectItemCaseSensitive(obj, "status"), err)))
+    goto fail;
   *out = ap;
   return MBCAS_OK;
 fail:

@@ -7,6 +7,8 @@
  * ap_parse() applies the CRD schema, its CEL rules and defaults, and reports the
  * first error with its field path ("spec.signals[0]: exactly one of resource,
  * prometheus or pod must be set"). Durations are milliseconds.
+ * Size: sizeof is about 92 KB (fixed buffers at the CRD maxima); parse on demand
+ * rather than keeping thousands parsed.
  * Owns: the object returned through **out (ap_free). Thread safety: values only. */
 #ifndef MBCAS_API_AGENTPOLICY_H
 #define MBCAS_API_AGENTPOLICY_H
@@ -47,17 +49,17 @@ typedef struct ap_signal {
   ap_source_kind source;
   /* source == AP_SOURCE_RESOURCE */
   ap_resource_name resource;
-  ap_relative_to relative_to;        /* default Request */
+  ap_relative_to relative_to; /* default Request */
   /* source == AP_SOURCE_PROMETHEUS */
   char prom_address[AP_ADDRESS_MAX];
   char prom_query[AP_QUERY_MAX];
   /* source == AP_SOURCE_POD */
   int32_t pod_port;
-  char pod_path[AP_PATH_MAX];        /* default "/demand" */
-  ap_pod_format pod_format;          /* default Demand */
-  char pod_metric[AP_METRIC_MAX];    /* required when format Prometheus */
-  double target;                     /* > 0; 1 when absent (pod, format Demand) */
-  double weight;                     /* (0,1], default 1 */
+  char pod_path[AP_PATH_MAX];     /* default "/demand" */
+  ap_pod_format pod_format;       /* default Demand */
+  char pod_metric[AP_METRIC_MAX]; /* required when format Prometheus */
+  double target;                  /* > 0; 1 when absent (pod, format Demand) */
+  double weight;                  /* (0,1], default 1 */
 } ap_signal;
 
 typedef struct ap_spec {
@@ -86,7 +88,7 @@ typedef struct ap_status {
   cond_list conditions;
   int64_t observed_generation;
   time_t last_evaluation_time;
-  int32_t healthy_signals;
+  int32_t healthy_signals; /* signalCount is written as n_signals */
   int n_signals;
   ap_signal_status signals[AP_SIGNALS_MAX];
 } ap_status;

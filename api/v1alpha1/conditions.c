@@ -47,8 +47,8 @@ static cond *find_mut(cond_list *l, const char *type) {
   return NULL;
 }
 
-mbcas_rc cond_set(cond_list *l, const char *type, cond_status status, const char *reason,
-                  const char *message, int64_t observed_generation, time_t now, bool *changed) {
+mbcas_rc cond_set(cond_list *l, const char *type, cond_status status, const char *reason, const char *message,
+                  int64_t observed_generation, time_t now, bool *changed) {
   if (changed) *changed = false;
   if (!l || !type || !valid_type(type)) return MBCAS_EINVAL;
   if (!reason || !valid_reason(reason)) return MBCAS_EINVAL;
@@ -124,7 +124,8 @@ bool cond_remove(cond_list *l, const char *type) {
 
 void cond_list_clear(cond_list *l) {
   if (!l) return;
-  for (int i = 0; i < l->n; i++) free(l->items[i].message);
+  for (int i = 0; i < l->n; i++)
+    free(l->items[i].message);
   l->n = 0;
 }
 
@@ -155,7 +156,8 @@ cJSON *cond_list_to_json(const cond_list *l) {
     if (!cJSON_AddStringToObject(o, "type", c->type) ||
         !cJSON_AddStringToObject(o, "status", cond_status_str(c->status)) ||
         !cJSON_AddNumberToObject(o, "observedGeneration", (double)c->observed_generation) ||
-        !cJSON_AddStringToObject(o, "lastTransitionTime", api_time_format(c->last_transition_time, t, sizeof t)) ||
+        !cJSON_AddStringToObject(o, "lastTransitionTime",
+                                 api_time_format(c->last_transition_time, t, sizeof t)) ||
         !cJSON_AddStringToObject(o, "reason", c->reason) ||
         !cJSON_AddStringToObject(o, "message", c->message ? c->message : ""))
       goto fail;
@@ -189,36 +191,38 @@ mbcas_rc cond_list_from_json(cond_list *out, const cJSON *arr, const char *path,
     static const char *const sv[] = {"Unknown", "True", "False", NULL};
     if ((rc = ju_string(c->type, sizeof c->type, NULL, it, "type", p, 1, 1, 316, err))) goto fail;
     if (!valid_type(c->type)) {
-      rc = mbcas_err_set(err, MBCAS_EINVAL, ju_path(fp, sizeof fp, p, "type"), "Invalid value: \"%s\": bad condition type", c->type);
+      rc = mbcas_err_set(err, MBCAS_EINVAL, ju_path(fp, sizeof fp, p, "type"),
+                         "Invalid value: \"%s\": bad condition type", c->type);
       goto fail;
     }
     if ((rc = ju_enum(&st, NULL, it, "status", p, sv, 1, err))) goto fail;
     c->status = (cond_status)st;
     if ((rc = ju_string(c->reason, sizeof c->reason, NULL, it, "reason", p, 1, 1, 1024, err))) goto fail;
     if (!valid_reason(c->reason)) {
-      rc = mbcas_err_set(err, MBCAS_EINVAL, ju_path(fp, sizeof fp, p, "reason"), "Invalid value: \"%s\": reason must be CamelCase", c->reason);
+      rc = mbcas_err_set(err, MBCAS_EINVAL, ju_path(fp, sizeof fp, p, "reason"),
+                         "Invalid value: \"%s\": reason must be CamelCase", c->reason);
       goto fail;
     }
-    if ((rc = ju_int(&c->observed_generation, NULL, it, "observedGeneration", p, 0, 0, INT64_MAX, err))) goto fail;
+    if ((rc = ju_int(&c->observed_generation, NULL, it, "observedGeneration", p, 0, 0, INT64_MAX, err)))
+      goto fail;
     if ((rc = ju_time(&c->last_transition_time, NULL, it, "lastTransitionTime", p, 1, err))) goto fail;
     int has = 0;
     if ((rc = ju_string_dup(&c->message, &has, it, "message", p, 1, COND_MESSAGE_MAX, err))) goto fail;
     out->n = i + 1;
     for (int j = 0; j < i; j++) {
       if (strcmp(out->items[j].type, c->type) == 0) {
-        rc = mbcas_err_set(err, MBCAS_EINVAL, p, "Duplicate value: map[string]interface {}{\"type\":\"%s\"}", c->type);
+        rc = mbcas_err_set(err, MBCAS_EINVAL, p, "Duplicate value: map[string]interface {}{\"type\":\"%s\"}",
+                           c->type);
         goto fail;
       }
     }
   }
   return MBCAS_OK;
 fail:
-  /* a condition whose message was already duplicated is counted in n only after success */
-  for (int i = out->n; i < COND_MAX && i <= n; i++) {
-    if (i < n) {
-      free(out->items[i].message);
-      out->items[i].message = NULL;
-    }
+  /* entries not yet counted in n may hold a message already: items were zeroed first */
+  for (int i = out->n; i < COND_MAX; i++) {
+    free(out->items[i].message);
+    out->items[i].message = NULL;
   }
   cond_list_clear(out);
   return rc;

@@ -48,8 +48,8 @@ const char *cond_status_str(cond_status s);
  * now is used as lastTransitionTime when the condition is new or its status changed.
  * *changed (may be NULL) = whether any field changed. MBCAS_EINVAL for a bad
  * type/reason or a full list, MBCAS_ENOMEM. */
-mbcas_rc cond_set(cond_list *l, const char *type, cond_status status, const char *reason,
-                  const char *message, int64_t observed_generation, time_t now, bool *changed);
+mbcas_rc cond_set(cond_list *l, const char *type, cond_status status, const char *reason, const char *message,
+                  int64_t observed_generation, time_t now, bool *changed);
 
 /* The condition of that type, or NULL (borrowed). */
 const cond *cond_find(const cond_list *l, const char *type);

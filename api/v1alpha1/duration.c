@@ -14,7 +14,7 @@ mbcas_rc duration_parse(int64_t *out_ms, const char *s, const char *field, mbcas
     return MBCAS_OK;
   }
   const char *p = s;
-  int64_t total_us = 0; /* microseconds, to truncate once at the end */
+  __int128 total_us = 0; /* microseconds, to truncate once at the end; wide: no overflow */
   while (*p) {
     int64_t ip = 0, fp = 0, fscale = 1;
     int nd = 0;
@@ -53,10 +53,10 @@ mbcas_rc duration_parse(int64_t *out_ms, const char *s, const char *field, mbcas
     } else {
       goto bad;
     }
-    total_us += ip * unit_us + (int64_t)((__int128)fp * unit_us / fscale);
+    total_us += (__int128)ip * unit_us + (__int128)fp * unit_us / fscale;
     if (total_us / 1000 > DURATION_MAX_MS) goto range;
   }
-  if (out_ms) *out_ms = total_us / 1000;
+  if (out_ms) *out_ms = (int64_t)(total_us / 1000);
   return MBCAS_OK;
 bad:
   return mbcas_err_set(err, MBCAS_EINVAL, field,
@@ -81,7 +81,8 @@ const char *duration_format(int64_t ms, char *buf, size_t len) {
     if (frac) {
       char f[8];
       snprintf(f, sizeof f, "%03lld", frac);
-      for (int i = 2; i > 0 && f[i] == '0'; i--) f[i] = '\0';
+      for (int i = 2; i > 0 && f[i] == '0'; i--)
+        f[i] = '\0';
       snprintf(sec, sizeof sec, "%lld.%ss", s, f);
     } else {
       snprintf(sec, sizeof sec, "%llds", s);

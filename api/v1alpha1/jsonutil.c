@@ -11,8 +11,10 @@
 #include "quantity.h"
 
 const char *ju_path(char *buf, size_t len, const char *base, const char *key) {
-  if (base && *base) snprintf(buf, len, "%s.%s", base, key);
-  else snprintf(buf, len, "%s", key);
+  if (base && *base)
+    snprintf(buf, len, "%s.%s", base, key);
+  else
+    snprintf(buf, len, "%s", key);
   return buf;
 }
 
@@ -47,8 +49,8 @@ static mbcas_rc wrong_type(mbcas_err *err, const char *p, const cJSON *v, const 
                        type_name(v), p, want);
 }
 
-mbcas_rc ju_object(const cJSON **out, const cJSON *parent, const char *key, const char *path,
-                   int required, mbcas_err *err) {
+mbcas_rc ju_object(const cJSON **out, const cJSON *parent, const char *key, const char *path, int required,
+                   mbcas_err *err) {
   char p[JU_PATH_MAX];
   ju_path(p, sizeof p, path, key);
   const cJSON *v = child(parent, key);
@@ -59,8 +61,8 @@ mbcas_rc ju_object(const cJSON **out, const cJSON *parent, const char *key, cons
   return MBCAS_OK;
 }
 
-mbcas_rc ju_array(const cJSON **out, const cJSON *parent, const char *key, const char *path,
-                  int required, int min_items, int max_items, mbcas_err *err) {
+mbcas_rc ju_array(const cJSON **out, const cJSON *parent, const char *key, const char *path, int required,
+                  int min_items, int max_items, mbcas_err *err) {
   char p[JU_PATH_MAX];
   ju_path(p, sizeof p, path, key);
   const cJSON *v = child(parent, key);
@@ -87,17 +89,19 @@ mbcas_rc ju_string(char *dst, size_t cap, int *present, const cJSON *parent, con
   if (!cJSON_IsString(v)) return wrong_type(err, p, v, "string");
   size_t n = strlen(v->valuestring);
   if (max_len >= cap) max_len = cap - 1;
-  if (n > max_len) return mbcas_err_set(err, MBCAS_EINVAL, p, "Too long: may not be more than %zu bytes", max_len);
+  if (n > max_len)
+    return mbcas_err_set(err, MBCAS_EINVAL, p, "Too long: may not be more than %zu bytes", max_len);
   if (n < min_len)
-    return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: \"%s\": %s in body should be at least %zu chars long",
+    return mbcas_err_set(err, MBCAS_EINVAL, p,
+                         "Invalid value: \"%s\": %s in body should be at least %zu chars long",
                          v->valuestring, p, min_len);
   memcpy(dst, v->valuestring, n + 1);
   if (present) *present = 1;
   return MBCAS_OK;
 }
 
-mbcas_rc ju_string_dup(char **dst, int *present, const cJSON *parent, const char *key,
-                       const char *path, int required, size_t max_len, mbcas_err *err) {
+mbcas_rc ju_string_dup(char **dst, int *present, const cJSON *parent, const char *key, const char *path,
+                       int required, size_t max_len, mbcas_err *err) {
   char p[JU_PATH_MAX];
   ju_path(p, sizeof p, path, key);
   const cJSON *v = child(parent, key);
@@ -125,19 +129,20 @@ mbcas_rc ju_int(int64_t *dst, int *present, const cJSON *parent, const char *key
     return wrong_type(err, p, v, "integer");
   int64_t x = (int64_t)v->valuedouble;
   if (x < min)
-    return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: %lld: %s in body should be greater than or equal to %lld",
+    return mbcas_err_set(err, MBCAS_EINVAL, p,
+                         "Invalid value: %lld: %s in body should be greater than or equal to %lld",
                          (long long)x, p, (long long)min);
   if (x > max)
-    return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: %lld: %s in body should be less than or equal to %lld",
-                         (long long)x, p, (long long)max);
+    return mbcas_err_set(err, MBCAS_EINVAL, p,
+                         "Invalid value: %lld: %s in body should be less than or equal to %lld", (long long)x,
+                         p, (long long)max);
   *dst = x;
   if (present) *present = 1;
   return MBCAS_OK;
 }
 
-mbcas_rc ju_number(double *dst, int *present, const cJSON *parent, const char *key,
-                   const char *path, int required, double min, int excl_min, double max,
-                   mbcas_err *err) {
+mbcas_rc ju_number(double *dst, int *present, const cJSON *parent, const char *key, const char *path,
+                   int required, double min, int excl_min, double max, mbcas_err *err) {
   char p[JU_PATH_MAX];
   ju_path(p, sizeof p, path, key);
   const cJSON *v = child(parent, key);
@@ -146,18 +151,18 @@ mbcas_rc ju_number(double *dst, int *present, const cJSON *parent, const char *k
   if (!cJSON_IsNumber(v)) return wrong_type(err, p, v, "number");
   double x = v->valuedouble;
   if (excl_min ? !(x > min) : !(x >= min))
-    return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: %g: %s in body should be greater than %s%g",
-                         x, p, excl_min ? "" : "or equal to ", min);
+    return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: %g: %s in body should be greater than %s%g", x,
+                         p, excl_min ? "" : "or equal to ", min);
   if (!(x <= max))
-    return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: %g: %s in body should be less than or equal to %g",
-                         x, p, max);
+    return mbcas_err_set(err, MBCAS_EINVAL, p,
+                         "Invalid value: %g: %s in body should be less than or equal to %g", x, p, max);
   *dst = x;
   if (present) *present = 1;
   return MBCAS_OK;
 }
 
-mbcas_rc ju_bool(int *dst, int *present, const cJSON *parent, const char *key, const char *path,
-                 int required, mbcas_err *err) {
+mbcas_rc ju_bool(int *dst, int *present, const cJSON *parent, const char *key, const char *path, int required,
+                 mbcas_err *err) {
   char p[JU_PATH_MAX];
   ju_path(p, sizeof p, path, key);
   const cJSON *v = child(parent, key);
@@ -192,8 +197,8 @@ mbcas_rc ju_enum(int *dst, int *present, const cJSON *parent, const char *key, c
                        v->valuestring, list);
 }
 
-mbcas_rc ju_quantity_milli(int64_t *dst, int *present, const cJSON *parent, const char *key,
-                           const char *path, int required, mbcas_err *err) {
+mbcas_rc ju_quantity_milli(int64_t *dst, int *present, const cJSON *parent, const char *key, const char *path,
+                           int required, mbcas_err *err) {
   char p[JU_PATH_MAX];
   ju_path(p, sizeof p, path, key);
   const cJSON *v = child(parent, key);
@@ -204,7 +209,8 @@ mbcas_rc ju_quantity_milli(int64_t *dst, int *present, const cJSON *parent, cons
     double d = v->valuedouble;
     if (d != floor(d) || fabs(d) > 9.0e12) return wrong_type(err, p, v, "integer,string");
     if (d < 0)
-      return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: %lld: %s in body should be greater than or equal to 0",
+      return mbcas_err_set(err, MBCAS_EINVAL, p,
+                           "Invalid value: %lld: %s in body should be greater than or equal to 0",
                            (long long)d, p);
     m = (int64_t)d * 1000;
   } else if (cJSON_IsString(v)) {
@@ -228,8 +234,8 @@ mbcas_rc ju_quantity_milli(int64_t *dst, int *present, const cJSON *parent, cons
   return MBCAS_OK;
 }
 
-mbcas_rc ju_duration(int64_t *dst, int *present, const cJSON *parent, const char *key,
-                     const char *path, int required, mbcas_err *err) {
+mbcas_rc ju_duration(int64_t *dst, int *present, const cJSON *parent, const char *key, const char *path,
+                     int required, mbcas_err *err) {
   char s[40];
   int has = 0;
   char p[JU_PATH_MAX];
@@ -245,8 +251,8 @@ mbcas_rc ju_duration(int64_t *dst, int *present, const cJSON *parent, const char
   return MBCAS_OK;
 }
 
-mbcas_rc ju_time(time_t *dst, int *present, const cJSON *parent, const char *key,
-                 const char *path, int required, mbcas_err *err) {
+mbcas_rc ju_time(time_t *dst, int *present, const cJSON *parent, const char *key, const char *path,
+                 int required, mbcas_err *err) {
   char s[64];
   int has = 0;
   char p[JU_PATH_MAX];

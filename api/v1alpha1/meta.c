@@ -11,23 +11,22 @@ mbcas_rc meta_parse(api_meta *out, const cJSON *obj, int namespaced, mbcas_err *
   const cJSON *md;
   mbcas_rc rc = ju_object(&md, obj, "metadata", "", 1, err);
   if (rc) return rc;
-  if ((rc = ju_string(out->name, sizeof out->name, NULL, md, "name", "metadata", 1, 1, 253, err)))
-    return rc;
+  if ((rc = ju_string(out->name, sizeof out->name, NULL, md, "name", "metadata", 1, 1, 253, err))) return rc;
   if (!ju_is_dns_subdomain(out->name))
     return mbcas_err_set(err, MBCAS_EINVAL, "metadata.name",
                          "Invalid value: \"%s\": a lowercase RFC 1123 subdomain must consist of lower case "
-                         "alphanumeric characters, '-' or '.'", out->name);
+                         "alphanumeric characters, '-' or '.'",
+                         out->name);
   if (namespaced) {
-    if ((rc = ju_string(out->namespace_, sizeof out->namespace_, NULL, md, "namespace", "metadata", 1,
-                        1, 63, err)))
+    if ((rc = ju_string(out->namespace_, sizeof out->namespace_, NULL, md, "namespace", "metadata", 1, 1, 63,
+                        err)))
       return rc;
   }
   if ((rc = ju_string(out->uid, sizeof out->uid, NULL, md, "uid", "metadata", 0, 0, 63, err))) return rc;
-  if ((rc = ju_string(out->resource_version, sizeof out->resource_version, NULL, md,
-                      "resourceVersion", "metadata", 0, 0, 63, err)))
+  if ((rc = ju_string(out->resource_version, sizeof out->resource_version, NULL, md, "resourceVersion",
+                      "metadata", 0, 0, 63, err)))
     return rc;
-  if ((rc = ju_int(&out->generation, NULL, md, "generation", "metadata", 0, 0, INT64_MAX, err)))
-    return rc;
+  if ((rc = ju_int(&out->generation, NULL, md, "generation", "metadata", 0, 0, INT64_MAX, err))) return rc;
   return MBCAS_OK;
 }
 
@@ -48,15 +47,21 @@ static int days_from_civil(int y, unsigned m, unsigned d) { /* Howard Hinnant's 
 }
 
 mbcas_rc api_time_parse(time_t *out, const char *s, const char *field, mbcas_err *err) {
+  static const char shape[] = "dddd-dd-ddTdd:dd:dd"; /* d: a digit; sscanf alone would take " 1" */
   int Y, M, D, h, m, sec, n = 0;
-  if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6 || n != 19)
-    goto bad;
+  if (!s) goto bad;
+  for (int i = 0; i < 19; i++) { /* stops at the terminator, which matches nothing */
+    char c = s[i];
+    if (shape[i] == 'd' ? (c < '0' || c > '9') : (c != shape[i] && !(shape[i] == 'T' && c == 't'))) goto bad;
+  }
+  if (sscanf(s, "%4d-%2d-%2d%*c%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6 || n != 19) goto bad;
   if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) goto bad;
   const char *p = s + n;
   if (*p == '.') {
     p++;
     if (*p < '0' || *p > '9') goto bad;
-    while (*p >= '0' && *p <= '9') p++;
+    while (*p >= '0' && *p <= '9')
+      p++;
   }
   long off = 0;
   if (*p == 'Z' || *p == 'z') {

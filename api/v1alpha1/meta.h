@@ -16,8 +16,8 @@
 
 #include "result.h"
 
-#define API_NAME_MAX 254     /* DNS subdomain (253) + terminator */
-#define API_NS_MAX 64        /* DNS label (63) + terminator */
+#define API_NAME_MAX 254 /* DNS subdomain (253) + terminator */
+#define API_NS_MAX 64    /* DNS label (63) + terminator */
 #define API_UID_MAX 64
 #define API_RV_MAX 64
 #define API_TIME_STR_MAX 32
@@ -30,8 +30,9 @@ typedef struct api_meta {
   int64_t generation;
 } api_meta;
 
-/* Read metadata (name required; namespace required when namespaced != 0, and must be
- * absent or empty otherwise is NOT enforced: the API server drops it). */
+/* Read metadata: name (required, a DNS subdomain), namespace (required when
+ * namespaced != 0; ignored otherwise, as the API server ignores it for cluster-scoped
+ * kinds), uid, resourceVersion, generation. */
 mbcas_rc meta_parse(api_meta *out, const cJSON *obj, int namespaced, mbcas_err *err);
 
 /* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (fractions and offsets accepted on parse). */

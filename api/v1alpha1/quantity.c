@@ -11,7 +11,8 @@ typedef __int128 i128;
 
 static int64_t pow10_i64(int n) { /* n in [0, 18] */
   int64_t p = 1;
-  while (n-- > 0) p *= 10;
+  while (n-- > 0)
+    p *= 10;
   return p;
 }
 
@@ -36,17 +37,23 @@ static void round_to_nano(quantity *q) {
     int64_t d = pow10_i64(drop);
     int64_t r = q->mant % d;
     q->mant /= d;
-    if (r > 0) q->mant++;
-    else if (r < 0) q->mant--;
+    if (r > 0)
+      q->mant++;
+    else if (r < 0)
+      q->mant--;
   }
   q->exp = -9;
   normalize(q);
 }
 
-static const struct { const char *s; int exp10; int pow2; } suffixes[] = {
-    {"n", -9, 0}, {"u", -6, 0}, {"m", -3, 0}, {"", 0, 0},    {"k", 3, 0},
-    {"M", 6, 0},  {"G", 9, 0},  {"T", 12, 0}, {"P", 15, 0},  {"E", 18, 0},
-    {"Ki", 0, 10}, {"Mi", 0, 20}, {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
+static const struct {
+  const char *s;
+  int exp10;
+  int pow2;
+} suffixes[] = {
+    {"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},  {"", 0, 0},    {"k", 3, 0},   {"M", 6, 0},
+    {"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0},  {"Ki", 0, 10}, {"Mi", 0, 20},
+    {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
 };
 
 mbcas_rc quantity_parse(quantity *out, const char *s, const char *field, mbcas_err *err) {
@@ -62,8 +69,10 @@ mbcas_rc quantity_parse(quantity *out, const char *s, const char *field, mbcas_e
       seen_digit = 1;
       if (seen_point) frac++;
       if (nd == 0 && *p == '0') continue; /* leading zero */
-      if (nd < (int)sizeof(digits)) digits[nd++] = *p;
-      else overflow_digits = 1;
+      if (nd < (int)sizeof(digits))
+        digits[nd++] = *p;
+      else
+        overflow_digits = 1;
     } else if (*p == '.' && !seen_point) {
       seen_point = 1;
     } else {
@@ -71,8 +80,10 @@ mbcas_rc quantity_parse(quantity *out, const char *s, const char *field, mbcas_e
     }
   }
   if (!seen_digit)
-    return mbcas_err_set(err, MBCAS_EINVAL, field, "quantities must match the regular expression "
-                         "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': \"%s\"", s);
+    return mbcas_err_set(err, MBCAS_EINVAL, field,
+                         "quantities must match the regular expression "
+                         "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': \"%s\"",
+                         s);
   if (overflow_digits) return mbcas_err_set(err, MBCAS_EINVAL, field, "too many digits: \"%s\"", s);
   /* strip trailing zeros */
   int exp = -frac;
@@ -81,10 +92,10 @@ mbcas_rc quantity_parse(quantity *out, const char *s, const char *field, mbcas_e
     exp++;
   }
   if (nd > MAX_DIGITS)
-    return mbcas_err_set(err, MBCAS_EINVAL, field, "more than %d significant digits: \"%s\"",
-                         MAX_DIGITS, s);
+    return mbcas_err_set(err, MBCAS_EINVAL, field, "more than %d significant digits: \"%s\"", MAX_DIGITS, s);
   int64_t mant = 0;
-  for (int i = 0; i < nd; i++) mant = mant * 10 + (digits[i] - '0');
+  for (int i = 0; i < nd; i++)
+    mant = mant * 10 + (digits[i] - '0');
   if (nd == 0) exp = 0;
 
   quantity q = {.mant = neg ? -mant : mant, .exp = exp, .format = QUANTITY_DECIMAL_SI};
@@ -189,8 +200,10 @@ int quantity_cmp(const quantity *a, const quantity *b) {
     i128 x = a->mant < 0 ? -(i128)a->mant : a->mant;
     i128 y = b->mant < 0 ? -(i128)b->mant : b->mant;
     int e = a->exp < b->exp ? a->exp : b->exp;
-    for (int i = e; i < a->exp; i++) x *= 10; /* differences are < 19 digits: fits */
-    for (int i = e; i < b->exp; i++) y *= 10;
+    for (int i = e; i < a->exp; i++)
+      x *= 10; /* differences are < 19 digits: fits */
+    for (int i = e; i < b->exp; i++)
+      y *= 10;
     r = x < y ? -1 : x > y ? 1 : 0;
   }
   return sa > 0 ? r : -r;
@@ -240,7 +253,8 @@ static void put_i128(char *buf, size_t len, i128 v, const char *suffix) {
   char out[96];
   int o = 0;
   if (neg) out[o++] = '-';
-  while (n > 0) out[o++] = tmp[--n];
+  while (n > 0)
+    out[o++] = tmp[--n];
   out[o] = '\0';
   snprintf(buf, len, "%s%s", out, suffix);
 }
@@ -272,7 +286,8 @@ const char *quantity_format(const quantity *q, char *buf, size_t len) {
   i128 m = q->mant;
   int e = q->exp;
   int r = ((e % 3) + 3) % 3;
-  for (int i = 0; i < r; i++) m *= 10;
+  for (int i = 0; i < r; i++)
+    m *= 10;
   e -= r;
   const char *suf = fmt == QUANTITY_DECIMAL_SI ? dec_suffix(e) : NULL;
   if (fmt == QUANTITY_DECIMAL_SI && !suf && e > 18) { /* beyond E: keep E, grow the number */

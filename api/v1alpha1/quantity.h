@@ -18,13 +18,13 @@
 #include "result.h"
 
 typedef enum {
-  QUANTITY_DECIMAL_SI = 0,   /* "", n u m k M G T P E */
-  QUANTITY_BINARY_SI = 1,    /* Ki Mi Gi Ti Pi Ei */
+  QUANTITY_DECIMAL_SI = 0,      /* "", n u m k M G T P E */
+  QUANTITY_BINARY_SI = 1,       /* Ki Mi Gi Ti Pi Ei */
   QUANTITY_DECIMAL_EXPONENT = 2 /* 1e3, 2E-3 */
 } quantity_fmt;
 
 typedef struct quantity {
-  int64_t mant;   /* value = mant * 10^exp, mant without trailing zeros (0 -> exp 0) */
+  int64_t mant; /* value = mant * 10^exp, mant without trailing zeros (0 -> exp 0) */
   int32_t exp;
   quantity_fmt format;
 } quantity;

@@ -10,10 +10,10 @@
 #include "jsonutil.h"
 #include "quantity.h"
 
-#define TRY(x)                  \
-  do {                          \
-    mbcas_rc rc_ = (x);         \
-    if (rc_ != MBCAS_OK) return rc_; \
+#define TRY(x)                                                                                               \
+  do {                                                                                                       \
+    mbcas_rc rc_ = (x);                                                                                      \
+    if (rc_ != MBCAS_OK) return rc_;                                                                         \
   } while (0)
 
 static const char *const modes[] = {"Enforce", "Recommend", "Paused", NULL};
@@ -46,8 +46,8 @@ void sm_spec_defaults(sm_spec *s) {
   s->horizontal.cooldown_ms = 120000;
 }
 
-static mbcas_rc parse_selector(label_selector *sel, const cJSON *parent, const char *key,
-                               const char *path, mbcas_err *err) {
+static mbcas_rc parse_selector(label_selector *sel, const cJSON *parent, const char *key, const char *path,
+                               mbcas_err *err) {
   char p[JU_PATH_MAX], pe[JU_PATH_MAX], pi[JU_PATH_MAX], pv[JU_PATH_MAX];
   const cJSON *o;
   memset(sel, 0, sizeof *sel);
@@ -61,9 +61,11 @@ static mbcas_rc parse_selector(label_selector *sel, const cJSON *parent, const c
     ju_path(pe, sizeof pe, p, "matchLabels");
     const cJSON *it;
     cJSON_ArrayForEach(it, ml) {
+      if (!it->string) return mbcas_err_set(err, MBCAS_EINVAL, pe, "Invalid value: member without a key");
       ju_path(pi, sizeof pi, pe, it->string);
       if (sel->n_labels >= SM_SELECTOR_LABELS_MAX)
-        return mbcas_err_set(err, MBCAS_EINVAL, pe, "Too many: must have at most %d labels", SM_SELECTOR_LABELS_MAX);
+        return mbcas_err_set(err, MBCAS_EINVAL, pe, "Too many: must have at most %d labels",
+                             SM_SELECTOR_LABELS_MAX);
       if (!cJSON_IsString(it))
         return mbcas_err_set(err, MBCAS_EINVAL, pi, "Invalid value: %s in body must be of type string", pi);
       if (strlen(it->string) == 0 || strlen(it->string) >= SM_LABEL_KEY_MAX)
@@ -129,10 +131,18 @@ bool sel_matches(const label_selector *s, const cJSON *labels) {
     for (int j = 0; v && j < r->n_values; j++)
       if (strcmp(v, r->values[j]) == 0) in = true;
     switch (r->op) {
-    case SEL_IN: if (!in) return false; break;
-    case SEL_NOT_IN: if (in) return false; break;
-    case SEL_EXISTS: if (!v) return false; break;
-    case SEL_DOES_NOT_EXIST: if (v) return false; break;
+    case SEL_IN:
+      if (!in) return false;
+      break;
+    case SEL_NOT_IN:
+      if (in) return false;
+      break;
+    case SEL_EXISTS:
+      if (!v) return false;
+      break;
+    case SEL_DOES_NOT_EXIST:
+      if (v) return false;
+      break;
     }
   }
   return true;
@@ -150,14 +160,21 @@ static mbcas_rc parse_dead_band(sm_guardrails *g, const cJSON *gj, const char *p
     if (n > 0 && s[n - 1] == '%') {
       /* ^[0-9]+(\.[0-9]+)?%$ */
       size_t i = 0, d1 = 0, d2 = 0;
-      while (i < n - 1 && s[i] >= '0' && s[i] <= '9') { i++; d1++; }
+      while (i < n - 1 && s[i] >= '0' && s[i] <= '9') {
+        i++;
+        d1++;
+      }
       if (i < n - 1 && s[i] == '.') {
         i++;
-        while (i < n - 1 && s[i] >= '0' && s[i] <= '9') { i++; d2++; }
+        while (i < n - 1 && s[i] >= '0' && s[i] <= '9') {
+          i++;
+          d2++;
+        }
         if (d2 == 0) d1 = 0;
       }
       if (d1 == 0 || i != n - 1)
-        return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: \"%s\": must be a CPU quantity (25m) or a percentage (5%%)", s);
+        return mbcas_err_set(err, MBCAS_EINVAL, p,
+                             "Invalid value: \"%s\": must be a CPU quantity (25m) or a percentage (5%%)", s);
       g->dead_band_is_percent = true;
       g->dead_band_percent = strtod(s, NULL);
       return MBCAS_OK;
@@ -174,7 +191,8 @@ mbcas_rc sm_spec_from_json(sm_spec *s, const cJSON *sj, mbcas_err *err) {
   char p[JU_PATH_MAX];
   sm_spec_defaults(s);
   if (!sj) return MBCAS_OK;
-  if (!cJSON_IsObject(sj)) return mbcas_err_set(err, MBCAS_EINVAL, P, "Invalid value: spec in body must be of type object");
+  if (!cJSON_IsObject(sj))
+    return mbcas_err_set(err, MBCAS_EINVAL, P, "Invalid value: spec in body must be of type object");
   TRY(parse_selector(&s->node_selector, sj, "nodeSelector", P, err));
   TRY(parse_selector(&s->namespace_selector, sj, "namespaceSelector", P, err));
   int has = 0;
@@ -225,7 +243,8 @@ mbcas_rc sm_spec_from_json(sm_spec *s, const cJSON *sj, mbcas_err *err) {
     TRY(ju_duration(&hz->cooldown_ms, NULL, h, "cooldown", p, 0, err));
   }
   if (!(s->horizontal.scale_in_demand < s->horizontal.scale_out_demand))
-    return mbcas_err_set(err, MBCAS_EINVAL, "spec.horizontal.scaleInDemand", "must be lower than scaleOutDemand");
+    return mbcas_err_set(err, MBCAS_EINVAL, "spec.horizontal.scaleInDemand",
+                         "must be lower than scaleOutDemand");
 
   const cJSON *caps;
   TRY(ju_array(&caps, sj, "namespaceBudgetCaps", P, 0, 0, SM_NS_CAPS_MAX, err));
@@ -243,10 +262,12 @@ mbcas_rc sm_spec_from_json(sm_spec *s, const cJSON *sj, mbcas_err *err) {
                            nc->namespace_, pf);
     TRY(ju_quantity_milli(&nc->max_budget_milli, NULL, c, "maxBudget", pi, 1, err));
     if (nc->max_budget_milli <= 0)
-      return mbcas_err_set(err, MBCAS_EINVAL, ju_path(pf, sizeof pf, pi, "maxBudget"), "must be greater than 0");
+      return mbcas_err_set(err, MBCAS_EINVAL, ju_path(pf, sizeof pf, pi, "maxBudget"),
+                           "must be greater than 0");
     for (int j = 0; j < i; j++)
       if (strcmp(s->ns_caps[j].namespace_, nc->namespace_) == 0)
-        return mbcas_err_set(err, MBCAS_EINVAL, pi, "Duplicate value: map[string]interface {}{\"namespace\":\"%s\"}",
+        return mbcas_err_set(err, MBCAS_EINVAL, pi,
+                             "Duplicate value: map[string]interface {}{\"namespace\":\"%s\"}",
                              nc->namespace_);
     s->n_ns_caps = i + 1;
   }
@@ -264,10 +285,14 @@ static mbcas_rc parse_us(int64_t *out, const char *s, const char *field, mbcas_e
   double v = strtod(s, &end);
   double mul;
   if (end == s || v < 0 || !isfinite(v)) goto bad;
-  if (strcmp(end, "us") == 0 || strcmp(end, "\xc2\xb5s") == 0) mul = 1;
-  else if (strcmp(end, "ms") == 0) mul = 1e3;
-  else if (strcmp(end, "s") == 0) mul = 1e6;
-  else goto bad;
+  if (strcmp(end, "us") == 0 || strcmp(end, "\xc2\xb5s") == 0)
+    mul = 1;
+  else if (strcmp(end, "ms") == 0)
+    mul = 1e3;
+  else if (strcmp(end, "s") == 0)
+    mul = 1e6;
+  else
+    goto bad;
   *out = (int64_t)llround(v * mul);
   return MBCAS_OK;
 bad:
@@ -284,16 +309,21 @@ mbcas_rc sm_status_from_json(sm_status *st, const cJSON *j, mbcas_err *err) {
   memset(st, 0, sizeof *st);
   if (!j || cJSON_IsNull(j)) return MBCAS_OK;
   const char *P = "status";
-  if (!cJSON_IsObject(j)) return mbcas_err_set(err, MBCAS_EINVAL, P, "Invalid value: status in body must be of type object");
+  if (!cJSON_IsObject(j))
+    return mbcas_err_set(err, MBCAS_EINVAL, P, "Invalid value: status in body must be of type object");
   mbcas_rc rc;
   int64_t v;
   char buf[40];
   int has = 0;
-  if ((rc = ju_int(&st->observed_generation, NULL, j, "observedGeneration", P, 0, 0, INT64_MAX, err))) goto fail;
+  if ((rc = ju_int(&st->observed_generation, NULL, j, "observedGeneration", P, 0, 0, INT64_MAX, err)))
+    goto fail;
   if ((rc = ju_time(&st->last_clearing_time, NULL, j, "lastClearingTime", P, 0, err))) goto fail;
   if ((rc = ju_string(buf, sizeof buf, &has, j, "lastClearingDuration", P, 0, 0, 32, err))) goto fail;
-  if (has && (rc = parse_us(&st->last_clearing_duration_us, buf, "status.lastClearingDuration", err))) goto fail;
-  if ((rc = ju_string(st->last_decision_id, sizeof st->last_decision_id, NULL, j, "lastDecisionID", P, 0, 0, 64, err))) goto fail;
+  if (has && (rc = parse_us(&st->last_clearing_duration_us, buf, "status.lastClearingDuration", err)))
+    goto fail;
+  if ((rc = ju_string(st->last_decision_id, sizeof st->last_decision_id, NULL, j, "lastDecisionID", P, 0, 0,
+                      64, err)))
+    goto fail;
   v = 0;
   if ((rc = ju_int(&v, NULL, j, "nodeCount", P, 0, 0, INT32_MAX, err))) goto fail;
   st->node_count = (int32_t)v;
@@ -386,7 +416,8 @@ mbcas_rc sm_parse(scalingmarket **out, const cJSON *obj, mbcas_err *err) {
   const cJSON *spec;
   if ((rc = ju_object(&spec, obj, "spec", "", 1, err))) goto fail;
   if ((rc = sm_spec_from_json(&sm->spec, spec, err))) goto fail;
-  if ((rc = sm_status_from_json(&sm->status, cJSON_GetObjectItemCaseSensitive(obj, "status"), err))) goto fail;
+  if ((rc = sm_status_from_json(&sm->status, cJSON_GetObjectItemCaseSensitive(obj, "status"), err)))
+    goto fail;
   *out = sm;
   return MBCAS_OK;
 fail:

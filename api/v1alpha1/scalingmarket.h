@@ -8,6 +8,8 @@
  * Status is parsed too (sm_status_from_json) and written back with sm_status_to_json;
  * the two round-trip. All strings are fixed buffers, so an object is one allocation
  * plus its condition messages.
+ * Size: sizeof is about 380 KB (fixed buffers at the CRD maxima); parse on demand
+ * rather than keeping thousands parsed.
  * Owns: the object returned through **out (sm_free). Thread safety: none needed;
  * a parsed object is a value. */
 #ifndef MBCAS_API_SCALINGMARKET_H
@@ -63,13 +65,13 @@ typedef enum { SM_RESIZE_LIMITS = 0, SM_RESIZE_REQUESTS, SM_RESIZE_BOTH } sm_res
 
 typedef struct sm_guardrails {
   bool has_max_step_cpu;
-  int64_t max_step_cpu_milli;  /* when has_max_step_cpu */
-  int32_t max_step_percent;    /* default 50 */
-  int64_t cooldown_ms;         /* default 30s */
-  bool dead_band_is_percent;   /* "5%" (default) vs a quantity */
-  double dead_band_percent;    /* when dead_band_is_percent: 5.0 for "5%" */
-  int64_t dead_band_milli;     /* otherwise */
-  bool memory_increase_only;   /* default true */
+  int64_t max_step_cpu_milli; /* when has_max_step_cpu */
+  int32_t max_step_percent;   /* default 50 */
+  int64_t cooldown_ms;        /* default 30s */
+  bool dead_band_is_percent;  /* "5%" (default) vs a quantity */
+  double dead_band_percent;   /* when dead_band_is_percent: 5.0 for "5%" */
+  int64_t dead_band_milli;    /* otherwise */
+  bool memory_increase_only;  /* default true */
 } sm_guardrails;
 
 typedef struct sm_horizontal {
@@ -92,7 +94,7 @@ typedef struct sm_spec {
   label_selector namespace_selector;
   int64_t clearing_interval_ms; /* default 15s, 1s..1h */
   sm_mechanism mechanism;
-  int64_t reserve_milli;        /* default 0 */
+  int64_t reserve_milli; /* default 0 */
   sm_mode mode;
   sm_resize_policy resize_policy;
   sm_guardrails guardrails;
@@ -105,7 +107,7 @@ typedef struct sm_node_status {
   char name[API_NAME_MAX];
   int64_t capacity_milli;
   int64_t allocated_milli;
-  char price[33];        /* decimal string as written */
+  char price[33]; /* decimal string as written */
   bool contended;
   int32_t participants;
 } sm_node_status;
@@ -113,13 +115,13 @@ typedef struct sm_node_status {
 typedef struct sm_status {
   cond_list conditions;
   int64_t observed_generation;
-  time_t last_clearing_time;           /* 0 = never */
-  int64_t last_clearing_duration_us;   /* written as "1.234ms" etc. */
+  time_t last_clearing_time;         /* 0 = never */
+  int64_t last_clearing_duration_us; /* written as "1.234ms" etc. */
   char last_decision_id[65];
   int32_t node_count;
   int32_t participants;
   int32_t contended_nodes;
-  char fairness[17];                   /* "0.973"; "" = unknown */
+  char fairness[17]; /* "0.973"; "" = unknown */
   int n_nodes;
   sm_node_status nodes[SM_STATUS_NODES_MAX];
   int32_t nodes_omitted;

@@ -9,16 +9,16 @@
 #include "jsonutil.h"
 #include "quantity.h"
 
-#define TRY(x)                       \
-  do {                               \
-    mbcas_rc rc_ = (x);              \
-    if (rc_ != MBCAS_OK) return rc_; \
+#define TRY(x)                                                                                               \
+  do {                                                                                                       \
+    mbcas_rc rc_ = (x);                                                                                      \
+    if (rc_ != MBCAS_OK) return rc_;                                                                         \
   } while (0)
 
 static const char *const outcomes[] = {"",           "Pending",  "Applied",     "Unchanged", "Deferred",
                                        "Infeasible", "Conflict", "Recommended", NULL};
 /* for ju_enum: without the empty NONE entry */
-static const char *const outcome_values[] = {"Pending",  "Applied",  "Unchanged",   "Deferred",
+static const char *const outcome_values[] = {"Pending",    "Applied",  "Unchanged",   "Deferred",
                                              "Infeasible", "Conflict", "Recommended", NULL};
 
 const char *sb_outcome_str(sb_outcome o) {
@@ -45,11 +45,12 @@ static mbcas_rc check_subdomain(const char *v, const char *path, const char *key
   ju_path(p, sizeof p, path, key);
   return mbcas_err_set(err, MBCAS_EINVAL, p,
                        "Invalid value: \"%s\": %s in body should match "
-                       "'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'", v, p);
+                       "'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'",
+                       v, p);
 }
 
-static mbcas_rc ref_name(char *dst, size_t cap, bool *present, const cJSON *sj, const char *key,
-                         int required, mbcas_err *err) {
+static mbcas_rc ref_name(char *dst, size_t cap, bool *present, const cJSON *sj, const char *key, int required,
+                         mbcas_err *err) {
   const cJSON *o;
   char p[JU_PATH_MAX];
   TRY(ju_object(&o, sj, key, "spec", required, err));
@@ -65,13 +66,15 @@ mbcas_rc sb_spec_from_json(sb_spec *s, const cJSON *sj, mbcas_err *err) {
   char p[JU_PATH_MAX];
   sb_spec_defaults(s);
   if (!sj || !cJSON_IsObject(sj))
-    return mbcas_err_set(err, MBCAS_EINVAL, P, sj ? "Invalid value: spec in body must be of type object" : "Required value");
+    return mbcas_err_set(err, MBCAS_EINVAL, P,
+                         sj ? "Invalid value: spec in body must be of type object" : "Required value");
   TRY(ref_name(s->market_ref, sizeof s->market_ref, NULL, sj, "marketRef", 1, err));
 
   const cJSON *t;
   TRY(ju_object(&t, sj, "targetRef", P, 1, err));
   ju_path(p, sizeof p, P, "targetRef");
-  TRY(ju_string(s->target_api_version, sizeof s->target_api_version, NULL, t, "apiVersion", p, 0, 1, 253, err));
+  TRY(ju_string(s->target_api_version, sizeof s->target_api_version, NULL, t, "apiVersion", p, 0, 1, 253,
+                err));
   TRY(ju_string(s->target_kind, sizeof s->target_kind, NULL, t, "kind", p, 0, 1, 63, err));
   {
     const char *k = s->target_kind;
@@ -79,8 +82,9 @@ mbcas_rc sb_spec_from_json(sb_spec *s, const cJSON *sj, mbcas_err *err) {
     for (size_t i = 1; ok && k[i]; i++)
       ok = (k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9');
     if (!ok)
-      return mbcas_err_set(err, MBCAS_EINVAL, "spec.targetRef.kind",
-                           "Invalid value: \"%s\": spec.targetRef.kind in body should match '^[A-Z][A-Za-z0-9]*$'", k);
+      return mbcas_err_set(
+          err, MBCAS_EINVAL, "spec.targetRef.kind",
+          "Invalid value: \"%s\": spec.targetRef.kind in body should match '^[A-Z][A-Za-z0-9]*$'", k);
   }
   TRY(ju_string(s->target_name, sizeof s->target_name, NULL, t, "name", p, 1, 1, 253, err));
   TRY(check_subdomain(s->target_name, p, "name", err));
@@ -94,9 +98,10 @@ mbcas_rc sb_spec_from_json(sb_spec *s, const cJSON *sj, mbcas_err *err) {
   int has = 0;
   TRY(ju_string(s->container, sizeof s->container, &has, sj, "container", P, 0, 1, 63, err));
   if (has && !ju_is_dns_label(s->container))
-    return mbcas_err_set(err, MBCAS_EINVAL, "spec.container",
-                         "Invalid value: \"%s\": spec.container in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'",
-                         s->container);
+    return mbcas_err_set(
+        err, MBCAS_EINVAL, "spec.container",
+        "Invalid value: \"%s\": spec.container in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'",
+        s->container);
 
   const cJSON *cpu;
   TRY(ju_object(&cpu, sj, "cpu", P, 0, err));
@@ -150,7 +155,8 @@ static const char *fmt_fixed4(double v, char *b, size_t len) {
   char *dot = strchr(b, '.');
   if (dot) {
     char *e = b + strlen(b) - 1;
-    while (e > dot && *e == '0') *e-- = '\0';
+    while (e > dot && *e == '0')
+      *e-- = '\0';
     if (e == dot) *e = '\0';
   }
   if (strcmp(b, "-0") == 0) snprintf(b, len, "0");
@@ -176,7 +182,8 @@ static mbcas_rc outcome_field(sb_outcome *dst, const cJSON *j, const char *key, 
 static mbcas_rc decision_from_json(sb_decision *d, const cJSON *o, const char *p, int history,
                                    mbcas_err *err) {
   memset(d, 0, sizeof *d);
-  if (!cJSON_IsObject(o)) return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: %s in body must be of type object", p);
+  if (!cJSON_IsObject(o))
+    return mbcas_err_set(err, MBCAS_EINVAL, p, "Invalid value: %s in body must be of type object", p);
   TRY(ju_string(d->id, sizeof d->id, NULL, o, "id", p, 0, 0, 64, err));
   TRY(ju_time(&d->time, NULL, o, "time", p, 0, err));
   TRY(ju_string(d->reason, sizeof d->reason, NULL, o, "reason", p, 0, 0, 1024, err));
@@ -204,7 +211,8 @@ static mbcas_rc status_parse(sb_status *st, const cJSON *j, mbcas_err *err) {
     const cJSON *o = cJSON_GetArrayItem(a, i);
     sb_pod_demand *pd = &st->pod_demands[i];
     ju_path_idx(pi, sizeof pi, "status.podDemands", i);
-    if (!cJSON_IsObject(o)) return mbcas_err_set(err, MBCAS_EINVAL, pi, "Invalid value: %s in body must be of type object", pi);
+    if (!cJSON_IsObject(o))
+      return mbcas_err_set(err, MBCAS_EINVAL, pi, "Invalid value: %s in body must be of type object", pi);
     TRY(ju_string(pd->pod, sizeof pd->pod, NULL, o, "pod", pi, 1, 0, 253, err));
     TRY(dec_field(&pd->demand, &pd->has_demand, o, "demand", pi, 16, err));
     st->n_pod_demands = i + 1;
@@ -218,7 +226,8 @@ static mbcas_rc status_parse(sb_status *st, const cJSON *j, mbcas_err *err) {
     const cJSON *o = cJSON_GetArrayItem(a, i);
     sb_allocation *al = &st->allocations[i];
     ju_path_idx(pi, sizeof pi, "status.allocations", i);
-    if (!cJSON_IsObject(o)) return mbcas_err_set(err, MBCAS_EINVAL, pi, "Invalid value: %s in body must be of type object", pi);
+    if (!cJSON_IsObject(o))
+      return mbcas_err_set(err, MBCAS_EINVAL, pi, "Invalid value: %s in body must be of type object", pi);
     TRY(ju_string(al->pod, sizeof al->pod, NULL, o, "pod", pi, 1, 0, 253, err));
     TRY(ju_string(al->node, sizeof al->node, NULL, o, "node", pi, 0, 0, 253, err));
     TRY(qty_field(&al->cpu_milli, &al->has_cpu, o, "cpu", pi, err));
@@ -254,7 +263,8 @@ static mbcas_rc status_parse(sb_status *st, const cJSON *j, mbcas_err *err) {
 mbcas_rc sb_status_from_json(sb_status *st, const cJSON *j, mbcas_err *err) {
   memset(st, 0, sizeof *st);
   if (!j || cJSON_IsNull(j)) return MBCAS_OK;
-  if (!cJSON_IsObject(j)) return mbcas_err_set(err, MBCAS_EINVAL, "status", "Invalid value: status in body must be of type object");
+  if (!cJSON_IsObject(j))
+    return mbcas_err_set(err, MBCAS_EINVAL, "status", "Invalid value: status in body must be of type object");
   mbcas_rc rc = status_parse(st, j, err);
   if (rc != MBCAS_OK) sb_status_clear(st);
   return rc;
@@ -264,7 +274,8 @@ static void add_decision(cJSON *o, const sb_decision *d, int history) {
   char b[QUANTITY_STR_MAX];
   ju_add_str(o, "id", d->id);
   ju_add_time(o, "time", d->time);
-  if (history && d->has_cpu) cJSON_AddStringToObject(o, "cpu", quantity_format_milli(d->cpu_milli, b, sizeof b));
+  if (history && d->has_cpu)
+    cJSON_AddStringToObject(o, "cpu", quantity_format_milli(d->cpu_milli, b, sizeof b));
   if (history && d->has_replicas) cJSON_AddNumberToObject(o, "replicas", d->replicas);
   ju_add_str(o, "outcome", sb_outcome_str(d->outcome));
   ju_add_str(o, "reason", d->reason);
@@ -296,7 +307,8 @@ cJSON *sb_status_to_json(const sb_status *st) {
     snprintf(b, sizeof b, "%.6g", st->bid);
     cJSON_AddStringToObject(o, "bid", b);
   }
-  if (st->has_budget_share) cJSON_AddStringToObject(o, "budgetShare", fmt_fixed4(st->budget_share, b, sizeof b));
+  if (st->has_budget_share)
+    cJSON_AddStringToObject(o, "budgetShare", fmt_fixed4(st->budget_share, b, sizeof b));
   if (st->has_allocation_share)
     cJSON_AddStringToObject(o, "allocationShare", fmt_fixed4(st->allocation_share, b, sizeof b));
   if (st->has_cpu) cJSON_AddStringToObject(o, "cpu", quantity_format_milli(st->cpu_milli, b, sizeof b));
@@ -362,7 +374,8 @@ mbcas_rc sb_parse(servicebudget **out, const cJSON *obj, mbcas_err *err) {
   if ((rc = meta_parse(&sb->meta, obj, 1, err))) goto fail;
   if ((rc = ju_object(&spec, obj, "spec", "", 1, err))) goto fail;
   if ((rc = sb_spec_from_json(&sb->spec, spec, err))) goto fail;
-  if ((rc = sb_status_from_json(&sb->status, cJSON_GetObjectItemCaseSensitive(obj, "status"), err))) goto fail;
+  if ((rc = sb_status_from_json(&sb->status, cJSON_GetObjectItemCaseSensitive(obj, "status"), err)))
+    goto fail;
   *out = sb;
   return MBCAS_OK;
 fail:

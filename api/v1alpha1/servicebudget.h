@@ -8,6 +8,8 @@
  * decimals (demand, shares) are written with at most 4 decimals, bids with 6
  * significant digits, CPU as canonical quantities. Bounded lists keep their CRD
  * maxItems (allocations 100, podDemands 100, history 10).
+ * Size: sizeof is about 117 KB (fixed buffers at the CRD maxima); parse on demand
+ * rather than keeping thousands parsed.
  * Owns: the object returned through **out (sb_free). Thread safety: values only. */
 #ifndef MBCAS_API_SERVICEBUDGET_H
 #define MBCAS_API_SERVICEBUDGET_H
@@ -61,13 +63,13 @@ typedef struct sb_spec {
   char target_name[API_NAME_MAX];
   bool has_agent_policy_ref;
   char agent_policy_ref[API_NAME_MAX];
-  int64_t budget_milli;                  /* > 0; "100" -> 100000 */
-  char container[64];                    /* "" = the first container */
-  int64_t cpu_min_milli;                 /* default 100m */
+  int64_t budget_milli;  /* > 0; "100" -> 100000 */
+  char container[64];    /* "" = the first container */
+  int64_t cpu_min_milli; /* default 100m */
   bool has_cpu_max;
   int64_t cpu_max_milli;
-  bool has_replicas;                     /* absent: never scale horizontally */
-  int32_t replicas_min;                  /* default 1 */
+  bool has_replicas;    /* absent: never scale horizontally */
+  int32_t replicas_min; /* default 1 */
   bool has_replicas_max;
   int32_t replicas_max;
 } sb_spec;
@@ -90,7 +92,7 @@ typedef struct sb_allocation {
 
 typedef struct sb_decision {
   char id[SB_ID_MAX];
-  time_t time;          /* 0 = absent */
+  time_t time; /* 0 = absent */
   char reason[SB_REASON_MAX];
   sb_outcome outcome;
   /* history entries only: */
@@ -104,7 +106,7 @@ typedef struct sb_status {
   cond_list conditions;
   int64_t observed_generation;
   bool has_demand;
-  double demand;            /* [0,1] */
+  double demand; /* [0,1] */
   time_t demand_time;
   int n_pod_demands;
   sb_pod_demand pod_demands[SB_POD_DEMANDS_MAX];
@@ -115,7 +117,7 @@ typedef struct sb_status {
   bool has_allocation_share;
   double allocation_share;
   bool has_cpu;
-  int64_t cpu_milli;        /* sum over pods */
+  int64_t cpu_milli; /* sum over pods */
   int n_allocations;
   sb_allocation allocations[SB_ALLOCATIONS_MAX];
   bool has_current_replicas;

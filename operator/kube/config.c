@@ -271,6 +271,7 @@ static const char *jstr(const cJSON *o, const char *k) {
 static char *resolve_path(const char *p, const char *base) {
   if (!p || !*p) return NULL;
   if (p[0] == '/' || !base || !*base) return strdup(p);
+  while (p[0] == '.' && p[1] == '/') p += 2;
   size_t n = strlen(base) + strlen(p) + 2;
   char *r = malloc(n);
   if (r) snprintf(r, n, "%s/%s", base, p);

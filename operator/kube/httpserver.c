@@ -209,10 +209,7 @@ static int route(kube_http *s, struct lws *wsi, const char *path, session *ss,
                  const char **ctype) {
   *ctype = "text/plain; charset=utf-8";
   int status = 500;
-  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
-    ss->body = strdup("method not allowed\n");
-    status = 405;
-  } else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 ||
+  if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 ||
              strcmp(path, "/readyz") == 0) {
     int readyz = strcmp(path, "/readyz") == 0;
     if (kube_http_run_checks(s, readyz, has_arg(wsi, "verbose"), &status, &ss->body) !=
@@ -247,6 +244,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     memcpy(path, in ? in : "", in ? n : 0);
     path[in ? n : 0] = '\0';
     atomic_fetch_add(&s->requests, 1);
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+      /* Only GET is served. Answer at once and close: no request body is read. */
+      lws_return_http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      return -1;
+    }
     free(ss->body);
     ss->body = NULL;
     const char *ctype;

@@ -514,3 +514,25 @@ mbcas_rc kube_metrics_render(kube_metrics *r, char **out, size_t *len) {
   if (len) *len = b.len;
   return MBCAS_OK;
 }
+
+/* ---- REST request hook ---- */
+
+void kube_metrics_rest_hook(void *ud, const char *verb, int code, double seconds) {
+  kube_metrics *r = ud;
+  if (!r) return;
+  static const double b[] = {0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60};
+  kube_metric *total = NULL, *lat = NULL;
+  if (kube_metrics_counter(r, &total, "rest_client_requests_total",
+                           "Number of HTTP requests, partitioned by status code and verb.",
+                           "code,verb") != MBCAS_OK ||
+      kube_metrics_histogram(r, &lat, "rest_client_request_duration_seconds",
+                             "Request latency in seconds. Broken down by verb.", "verb", b,
+                             sizeof(b) / sizeof(b[0])) != MBCAS_OK)
+    return;
+  char c[16];
+  if (code > 0) snprintf(c, sizeof(c), "%d", code);
+  else snprintf(c, sizeof(c), "<error>");
+  const char *v = verb ? verb : "";
+  kube_metric_inc(total, (const char *const[]){c, v});
+  kube_metric_observe(lat, (const char *const[]){v}, seconds);
+}

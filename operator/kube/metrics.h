@@ -82,6 +82,14 @@ void kube_metrics_remove_collector(kube_metrics *r, kube_metrics_collector fn, v
  * len may be NULL. */
 mbcas_rc kube_metrics_render(kube_metrics *r, char **out, size_t *len);
 
+/* A kube_request_hook (rest.h) that counts API requests into the registry
+ * passed as ud: rest_client_requests_total{verb,code} and
+ * rest_client_request_duration_seconds{verb} (client-go's names; code "<error>"
+ * when no HTTP answer came). Install with
+ *   kube_client_set_hook(client, kube_metrics_rest_hook, kube_metrics_default());
+ * Thread-safe; registers the families on first use. */
+void kube_metrics_rest_hook(void *ud, const char *verb, int code, double seconds);
+
 /* Format a number like the Prometheus Go client: shortest text that reads back
  * exactly, "+Inf", "-Inf", "NaN". Returns buf. */
 const char *kube_metrics_format_value(double v, char *buf, size_t len);

@@ -21,8 +21,9 @@
 enum { ST_FLOOR = 0, ST_BETWEEN = 1, ST_CAP = 2 };
 
 typedef struct event {
-  uint64_t key; /* bit pattern of a non-negative double: orders like the value */
-  uint32_t ref; /* participant index * 2 + (1 for the cap breakpoint) */
+  uint64_t key;   /* bit pattern of a non-negative double: orders like the value */
+  double dslope;  /* change of the slope of g when p passes this breakpoint */
+  int64_t dconst; /* change of the constant part of g */
 } event;
 
 /* One participant's working data. */
@@ -108,63 +109,58 @@ static event *radix_sort(event *a, event *tmp, size_t n) {
 /* ---- water-filling ------------------------------------------------------------- */
 
 /* Solve sum clamp(p*b_i, m_i, M_i) = K over the participants idx[0..m) (all b_i > 0),
- * given sum m_i <= K <= sum M_i. Sets w[i].exact/state; returns p. ev/tmp: 2m entries. */
+ * given sum m_i <= K <= sum M_i. Sets w[i].exact/state; returns p. ev/tmp: 2m entries.
+ * The sweep reads the sorted events sequentially (each carries its own deltas), so it
+ * never jumps around the participant arrays; the state of each participant on the
+ * crossing piece is then read off its breakpoint keys in one input-order pass. */
 static double water_fill(work *w, const clearing_participant *p, const uint32_t *idx,
                          size_t m, const double *bids, int64_t K, event *ev, event *tmp) {
   int64_t cst = 0;
   for (size_t j = 0; j < m; j++) {
     uint32_t i = idx[j];
     double b = bids ? bids[j] : p[i].bid;
-    ev[2 * j].key = dkey((double)p[i].floor_m / b);
-    ev[2 * j].ref = (uint32_t)(2 * j);
-    ev[2 * j + 1].key = dkey((double)p[i].cap_m / b);
-    ev[2 * j + 1].ref = (uint32_t)(2 * j + 1);
-    w[i].state = ST_FLOOR;
+    ev[2 * j] = (event){dkey((double)p[i].floor_m / b), b, -p[i].floor_m};
+    ev[2 * j + 1] = (event){dkey((double)p[i].cap_m / b), -b, p[i].cap_m};
     cst += p[i].floor_m;
   }
-  event *s = radix_sort(ev, tmp, 2 * m);
   double price = 0;
   if (cst < K) {
-    /* Sweep: before event k, g(v) = cst + slope*v. Stop at the first event value v with
-     * g(v) >= K; the answer lies on the piece just before it. */
+    event *s = radix_sort(ev, tmp, 2 * m);
+    /* Sweep: before the events at value v, g(v) = cst + slope*v. Stop at the first event
+     * value with g(v) >= K; the answer lies on the piece just before it. */
     long double slope = 0;
     size_t k = 0;
+    uint64_t stop = UINT64_MAX; /* events with key < stop are processed */
     double v = 0;
     while (k < 2 * m) {
-      double vk;
       uint64_t key = s[k].key;
+      double vk;
       memcpy(&vk, &key, sizeof vk);
       if ((long double)cst + slope * (long double)vk >= (long double)K) {
+        stop = key;
         v = vk;
         break;
       }
-      /* process every event at this value */
       while (k < 2 * m && s[k].key == key) {
-        size_t j = s[k].ref >> 1;
-        uint32_t i = idx[j];
-        double b = bids ? bids[j] : p[i].bid;
-        if (s[k].ref & 1) { /* reaches cap */
-          w[i].state = ST_CAP;
-          cst += p[i].cap_m;
-          slope -= b;
-        } else { /* leaves floor */
-          w[i].state = ST_BETWEEN;
-          cst -= p[i].floor_m;
-          slope += b;
-        }
+        cst += s[k].dconst;
+        slope += s[k].dslope;
         k++;
       }
       v = vk;
     }
-    /* Exact slope of the crossing piece, summed afresh in input order. */
+    /* States on the crossing piece, and its exact slope summed afresh in input order. */
     long double sl = 0;
     int64_t c2 = 0;
     for (size_t j = 0; j < m; j++) {
       uint32_t i = idx[j];
-      if (w[i].state == ST_BETWEEN)
-        sl += bids ? bids[j] : p[i].bid;
-      else
-        c2 += w[i].state == ST_CAP ? p[i].cap_m : p[i].floor_m;
+      double b = bids ? bids[j] : p[i].bid;
+      if (dkey((double)p[i].cap_m / b) < stop) {
+        c2 += p[i].cap_m;
+      } else if (dkey((double)p[i].floor_m / b) < stop) {
+        sl += b;
+      } else {
+        c2 += p[i].floor_m;
+      }
     }
     if (sl > 0) {
       price = (double)(((long double)K - (long double)c2) / sl);

@@ -12,7 +12,7 @@ struct forecast_state {
   size_t n;
   int seasonal; /* season[] in use */
   double *season; /* bins entries */
-  double *acc;    /* first-season sums of (y - level) per bin */
+  double *acc;    /* first-season sums of y per bin */
   double *cnt;
 };
 
@@ -100,21 +100,19 @@ static double season_at(const forecast_state *st, double t) {
   return (1.0 - w1) * st->season[k0] + w1 * st->season[k1];
 }
 
-static void start_season(forecast_state *st) {
+static void start_season(forecast_state *st, double t) {
   size_t b = st->cfg.bins;
-  double sum = 0.0;
-  size_t used = 0;
+  double sum = 0.0, n = 0.0;
   for (size_t k = 0; k < b; k++) {
-    st->season[k] = st->cnt[k] > 0 ? st->acc[k] / st->cnt[k] : 0.0;
-    if (st->cnt[k] > 0) {
-      sum += st->season[k];
-      used++;
-    }
+    sum += st->acc[k];
+    n += st->cnt[k];
   }
-  double mean = used ? sum / (double)used : 0.0;
-  for (size_t k = 0; k < b; k++) st->season[k] = st->cnt[k] > 0 ? st->season[k] - mean : 0.0;
-  st->level += mean;
+  double mean = n > 0 ? sum / n : 0.0;
+  for (size_t k = 0; k < b; k++) st->season[k] = st->cnt[k] > 0 ? st->acc[k] / st->cnt[k] - mean : 0.0;
   st->seasonal = 1;
+  /* the level so far followed the seasonal swing: take the season out of it */
+  st->level -= season_at(st, t);
+  st->trend = 0.0;
 }
 
 void forecast_observe(forecast_state *st, double t, double value) {
@@ -135,7 +133,7 @@ void forecast_observe(forecast_state *st, double t, double value) {
   st->last_t = t;
   if (c->method == FORECAST_NAIVE) return;
   if (c->method == FORECAST_HOLT_WINTERS && !st->seasonal && t - st->t0 >= c->season_s)
-    start_season(st);
+    start_season(st, st->last_t);
   double s = season_at(st, t);
   double prev = st->level;
   double pred = st->level + st->trend * dt;
@@ -151,7 +149,7 @@ void forecast_observe(forecast_state *st, double t, double value) {
     st->season[k1] += c->gamma * w1 * (resid - st->season[k1]);
   } else {
     size_t k = (size_t)bin_pos(st, t);
-    st->acc[k] += resid;
+    st->acc[k] += value;
     st->cnt[k] += 1.0;
   }
 }

@@ -39,6 +39,7 @@ int64_t guardrails_step_limit(const guardrails_config *cfg, int64_t current_m) {
 /* Per-pod rules. *hard gets the result without usage protection. */
 static void pod_rules(guardrails_decision *out, int64_t *hard, const guardrails_config *cfg,
                       const guardrails_pod *pod, double now) {
+  memset(out, 0, sizeof *out); /* padding too: byte-identical output */
   int64_t cur = pod->current_m, tgt = pod->target_m;
   int64_t d = tgt;
   uint32_t fl = 0;

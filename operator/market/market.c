@@ -193,8 +193,9 @@ mbcas_rc market_clear(market_output *out, const market_input *in, mbcas_err *err
       rc = guardrails_apply_node(gd, in->guard, gp, m, cap, in->now, err);
       if (rc != MBCAS_OK) goto done;
     } else {
+      memset(gd, 0, m * sizeof *gd);
       for (size_t j = 0; j < m; j++) {
-        gd[j] = (guardrails_decision){ca[j].alloc_m, 0, 0};
+        gd[j].desired_m = ca[j].alloc_m;
         if (ca[j].alloc_m != gp[j].current_m) gd[j].flags = GUARDRAILS_CHANGED;
       }
     }
@@ -209,6 +210,9 @@ mbcas_rc market_clear(market_output *out, const market_input *in, mbcas_err *err
       size_t i = order[s + j];
       const market_participant *p = &in->parts[i];
       market_alloc *a = &out->allocs[i];
+      double bid = a->bid;
+      memset(a, 0, sizeof *a); /* padding too: byte-identical output */
+      a->bid = bid;
       a->cleared = ca[j];
       a->guarded = gd[j];
       reasoning_record *w = &a->why;

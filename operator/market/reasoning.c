@@ -76,8 +76,8 @@ size_t reasoning_format(char *buf, size_t len, const reasoning_record *r, const 
     fmt_m(a, sizeof a, want);
     add(&s, "; %s raised to floor %lldm", a, (long long)r->floor_m);
   } else {
-    fmt_m(a, sizeof a, r->exact_m);
-    add(&s, "; %s -> %lldm", a, (long long)r->cleared_m);
+    add(&s, "; gets %lldm within [%lldm, %lldm]", (long long)r->cleared_m, (long long)r->floor_m,
+        (long long)r->cap_m);
   }
   /* guardrails outcome */
   uint32_t gf = r->guard_flags;

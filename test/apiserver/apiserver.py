@@ -139,6 +139,26 @@ class Emulator:
                      "metadata": {"name": "cluster-admin"},
                      "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
                                {"nonResourceURLs": ["*"], "verbs": ["*"]}]})
+        # like the real bootstrap policy: every authenticated user may review itself
+        self.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                     "metadata": {"name": "system:basic-user"},
+                     "rules": [{"apiGroups": ["authorization.k8s.io"],
+                                "resources": ["selfsubjectaccessreviews",
+                                              "selfsubjectrulesreviews"], "verbs": ["create"]},
+                               {"apiGroups": ["authentication.k8s.io"],
+                                "resources": ["selfsubjectreviews"], "verbs": ["create"]}]})
+        self.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                     "metadata": {"name": "system:basic-user"},
+                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                 "name": "system:basic-user"},
+                     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                                   "name": "system:authenticated"}]})
+        self.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                     "metadata": {"name": "cluster-admin"},
+                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                 "name": "cluster-admin"},
+                     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                                   "name": "system:masters"}]})
         for ns in scenariomod.namespaces(sc):
             if ns["metadata"]["name"] not in DEFAULT_NAMESPACES:
                 self.create(ns)

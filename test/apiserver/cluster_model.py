@@ -193,10 +193,27 @@ class QueueState:
 MAX_SUBSTEPS = 20
 
 
-def advance(qs, t, rate_fn, mu, step, max_queue):
-    """Integrate backlog qs from qs.t to t. rate_fn(t) -> arrivals/s; mu -> service rate."""
+def advance(qs, t, rate_fn, mu, step, max_queue, const_rate=None):
+    """Integrate backlog qs from qs.t to t. rate_fn(t) -> arrivals/s; mu -> service rate.
+    const_rate: the arrival rate when it is constant over the interval (closed form)."""
     dt = t - qs.t
     if dt <= 0:
+        return
+    if const_rate is not None:
+        lam = const_rate
+        q = qs.q
+        if lam >= mu:
+            qs.served += mu * dt
+            q += (lam - mu) * dt
+        else:
+            drain = min(q, (mu - lam) * dt)
+            qs.served += lam * dt + drain
+            q -= drain
+        if q > max_queue:
+            qs.dropped += q - max_queue
+            q = max_queue
+        qs.q = q if q > 1e-9 else 0.0
+        qs.t = t
         return
     n = max(1, min(MAX_SUBSTEPS, int(math.ceil(dt / max(step, 1e-6)))))
     h = dt / n

@@ -109,8 +109,20 @@ def v3_document(store, gvpath):
         base = "/" + gvpath + ("/namespaces/{namespace}" if rt.namespaced else "") + \
             "/" + rt.resource
         ref = {"$ref": "#/components/schemas/" + schema_name(rt, v)}
-        paths[base + "/{name}"] = {"get": {"responses": {"200": {"content": {
-            "application/json": {"schema": ref}}}}}}
+        lref = {"$ref": "#/components/schemas/" + schema_name(rt, v) + "List"}
+        gvk = {"group": rt.group, "version": v, "kind": rt.kind}
+        paths[base + "/{name}"] = {"get": {
+            "description": "read the specified " + rt.kind,
+            "operationId": "read" + rt.kind,
+            "responses": {"200": {"description": "OK", "content": {
+                "application/json": {"schema": ref}}}},
+            "x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk}}
+        paths[base] = {"get": {
+            "description": "list objects of kind " + rt.kind,
+            "operationId": "list" + rt.kind,
+            "responses": {"200": {"description": "OK", "content": {
+                "application/json": {"schema": lref}}}},
+            "x-kubernetes-action": "list", "x-kubernetes-group-version-kind": gvk}}
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.33.13"},
             "paths": paths, "components": {"schemas": schemas}}
 

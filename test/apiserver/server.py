@@ -24,7 +24,7 @@ import table
 import validation
 from faults import Faults
 from rbac import Authorizer, User
-from store import ApiError, decode_continue, details_for, encode_continue, not_found
+from store import ApiError, decode_continue, deepcopy, details_for, encode_continue, not_found
 
 JSON = "application/json"
 TABLE_MARK = "as=Table"
@@ -79,6 +79,9 @@ class Request:
         if not self.body:
             raise ApiError(400, "BadRequest", "the body of the request was empty")
         ct = self.content_type
+        if ct == "application/vnd.kubernetes.protobuf":
+            import kproto
+            return kproto.decode(self.body)
         try:
             if "yaml" in ct:
                 import yaml
@@ -689,7 +692,7 @@ class App:
             self._validate_crd(obj)
         elif key == ("", "namespaces"):
             admission.default_namespace(obj)
-        return json.loads(json.dumps(obj))
+        return deepcopy(obj)
 
     def _validate_crd(self, crd):
         spec = crd.get("spec") or {}
@@ -741,8 +744,43 @@ class App:
         return Response(code, self._out(rt, version, obj), headers=h)
 
     # ------------------------------------------------------------ CREATE
+    def _review(self, req, rt, obj):
+        """Virtual create-only kinds: access reviews and `kubectl auth whoami`."""
+        obj = dict(obj)
+        obj.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+        if rt.resource == "selfsubjectreviews":
+            obj["status"] = {"userInfo": {"username": req.user.name,
+                                          "groups": list(req.user.groups)}}
+            return Response(201, obj)
+        spec = obj.get("spec") or {}
+        if rt.resource == "subjectaccessreviews":
+            if not req.user.admin:
+                self.authz.check(req.user, "create", rt.group, rt.resource, "", "", "")
+            user = User(spec.get("user", ""), spec.get("groups") or [])
+            if user.name.startswith("system:serviceaccount:"):
+                _p, _s, sns, sname = user.name.split(":", 3)
+                user.sa = (sns, sname)
+        else:
+            user = req.user
+        ra = spec.get("resourceAttributes")
+        nra = spec.get("nonResourceAttributes")
+        if ra:
+            allowed = self.authz.allowed(user, ra.get("verb", ""), ra.get("group", ""),
+                                         ra.get("resource", ""), ra.get("subresource", ""),
+                                         ra.get("namespace", ""), ra.get("name", ""))
+        elif nra:
+            allowed = self.authz.allowed_path(user, nra.get("verb", ""), nra.get("path", ""))
+        else:
+            allowed = False
+        obj["status"] = {"allowed": allowed}
+        if allowed:
+            obj["status"]["reason"] = "RBAC: allowed"
+        return Response(201, obj)
+
     def _create(self, req, rt, version, ns, body=None):
         obj = body if body is not None else req.json_body()
+        if rt.group in ("authorization.k8s.io", "authentication.k8s.io"):
+            return self._review(req, rt, obj)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "the body must be a JSON object")
         self._check_name_ns(req, rt, obj, ns)
@@ -858,7 +896,7 @@ class App:
             obj.setdefault("kind", rt.kind)
             fv = req.q("fieldValidation", "Warn")
             if sub == "status":
-                new = json.loads(json.dumps(old))
+                new = deepcopy(old)
                 if "status" in obj:
                     new["status"] = obj["status"]
                 else:
@@ -888,7 +926,7 @@ class App:
                         md.pop(f, None)
                 if rt.status_subresource:
                     if "status" in old:
-                        new["status"] = json.loads(json.dumps(old["status"]))
+                        new["status"] = deepcopy(old["status"])
                     else:
                         new.pop("status", None)
                 source = self._prepare_new(req, rt, new, old, fv)
@@ -942,7 +980,7 @@ class App:
             raise validation.invalid_error("Scale", "autoscaling", name, [validation.Cause(
                 "FieldValueInvalid", "Invalid value: %s: must be greater than or equal to 0"
                 % validation.go_value(replicas), "spec.replicas")])
-        new = json.loads(json.dumps(old))
+        new = deepcopy(old)
         validation.set_path(new, rt.scale["spec"], replicas)
         if rt.crd is not None:
             req.warnings += validation.check_custom_resource(rt, new, "Ignore")

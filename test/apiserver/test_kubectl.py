@@ -127,7 +127,8 @@ class KubectlTest(unittest.TestCase):
             # the initial list: header + 3 rows
             while len(lines) < 4:
                 line = proc.stdout.readline()
-                self.assertTrue(line, "kubectl get -w ended early: %s" % proc.stderr.read())
+                if not line:
+                    self.fail("kubectl get -w ended early: %s" % proc.stderr.read())
                 lines.append(line)
             self.k("patch", "widget", "w2", "--type", "merge", "-p", '{"spec":{"replicas":3}}')
             lines.append(proc.stdout.readline())

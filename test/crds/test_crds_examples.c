@@ -207,6 +207,73 @@ static void test_invalid_rejected(void **st) {
   assert_int_equal(bad, 0);
 }
 
+/* Replace every value of every sample, one at a time, with values of other types:
+ * the parser must answer OK or EINVAL naming a field, never crash or leak. */
+static const char *const replacements[] = {"null",  "true",   "-1", "0",  "1e300", "\"\"",
+                                           "\"x\"", "\"-1\"", "[]", "{}", "[{}]",  "2.5"};
+static int mutations, rejected;
+
+static void test_mutated_samples(void **st) {
+  (void)st;
+  char path[1200], eb[256];
+  static const char *files[] = {"mbcas_v1alpha1_scalingmarket.yaml", "mbcas_v1alpha1_servicebudgets.yaml",
+                                "mbcas_v1alpha1_agentpolicies.yaml"};
+  mutations = rejected = 0;
+  for (size_t f = 0; f < 3; f++) {
+    snprintf(path, sizeof path, "%s/config/samples/%s", src_dir, files[f]);
+    cJSON *docs = yamljson_load_file(path, eb, sizeof eb);
+    assert_non_null(docs);
+    cJSON *doc;
+    cJSON_ArrayForEach(doc, docs) {
+      char *text = cJSON_PrintUnformatted(doc);
+      /* count the leaves by walking a scratch copy once per replacement */
+      for (size_t r = 0; r < sizeof replacements / sizeof replacements[0]; r++) {
+        for (int target = 0;; target++) {
+          cJSON *o = cJSON_Parse(text);
+          int seen = 0, done = 0;
+          /* depth-first search for the target-th value */
+          cJSON *stack[64];
+          int sp = 0;
+          stack[sp++] = o;
+          while (sp > 0 && !done) {
+            cJSON *n = stack[--sp];
+            for (cJSON *c = n->child; c; c = c->next) {
+              if (seen++ == target) {
+                if (cJSON_IsObject(n))
+                  cJSON_ReplaceItemInObjectCaseSensitive(n, c->string, cJSON_Parse(replacements[r]));
+                else
+                  cJSON_ReplaceItemViaPointer(n, c, cJSON_Parse(replacements[r]));
+                done = 1;
+                break;
+              }
+              if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && sp < 64) stack[sp++] = c;
+            }
+          }
+          if (!done) {
+            cJSON_Delete(o);
+            break;
+          }
+          mutations++;
+          mbcas_err err;
+          mbcas_err_clear(&err);
+          int known;
+          mbcas_rc rc = parse_any(o, &err, &known);
+          if (rc != MBCAS_OK) {
+            assert_int_equal(rc, MBCAS_EINVAL);
+            rejected++;
+          }
+          cJSON_Delete(o);
+        }
+      }
+      free(text);
+    }
+    cJSON_Delete(docs);
+  }
+  printf("mutations: %d, rejected: %d\n", mutations, rejected);
+  assert_true(mutations > 1000);
+  assert_true(rejected > mutations / 3);
+}
+
 int main(void) {
   const char *s = getenv("MBCAS_SOURCE_DIR");
   snprintf(src_dir, sizeof src_dir, "%s", s ? s : ".");
@@ -214,6 +281,7 @@ int main(void) {
       cmocka_unit_test(test_samples_parse),
       cmocka_unit_test(test_samples_values),
       cmocka_unit_test(test_invalid_rejected),
+      cmocka_unit_test(test_mutated_samples),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,8 @@ static void walk(const cJSON *s, const char *path, int need_desc) {
   if (def && type) {
     int ok = (!strcmp(type, "string") && cJSON_IsString(def)) ||
              ((!strcmp(type, "integer") || !strcmp(type, "number")) && cJSON_IsNumber(def)) ||
-             (!strcmp(type, "boolean") && cJSON_IsBool(def)) || (!strcmp(type, "object") && cJSON_IsObject(def)) ||
+             (!strcmp(type, "boolean") && cJSON_IsBool(def)) ||
+             (!strcmp(type, "object") && cJSON_IsObject(def)) ||
              (!strcmp(type, "array") && cJSON_IsArray(def));
     if (!ok) {
       printf("%s: default does not match type %s\n", path, type);
@@ -181,10 +182,10 @@ static void check_crd(const char *file, const char *kind, const char *plural, co
   char mdname[128];
   snprintf(mdname, sizeof mdname, "%s.mbcas.io", plural);
   assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(crd, "metadata"), "name"), mdname);
-  assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(names, "shortNames"), 0)->valuestring,
-                      shortname);
-  assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(names, "categories"), 0)->valuestring,
-                      "mbcas");
+  assert_string_equal(
+      cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(names, "shortNames"), 0)->valuestring, shortname);
+  assert_string_equal(
+      cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(names, "categories"), 0)->valuestring, "mbcas");
   const cJSON *versions = cJSON_GetObjectItemCaseSensitive(spec, "versions");
   assert_int_equal(cJSON_GetArraySize(versions), 1);
   const cJSON *v = cJSON_GetArrayItem(versions, 0);
@@ -227,8 +228,9 @@ static void test_agentpolicy(void **st) {
 /* The walker itself must catch a missing type (guards against a test that passes vacuously). */
 static void test_walker_catches_missing_type(void **st) {
   (void)st;
-  cJSON *s = cJSON_Parse("{\"type\":\"object\",\"description\":\"d\",\"properties\":{\"a\":{\"description\":\"x\"},"
-                         "\"b\":{\"type\":\"string\"}}}");
+  cJSON *s =
+      cJSON_Parse("{\"type\":\"object\",\"description\":\"d\",\"properties\":{\"a\":{\"description\":\"x\"},"
+                  "\"b\":{\"type\":\"string\"}}}");
   problems = 0;
   walk(s, "X", 1);
   assert_int_equal(problems, 2); /* a: no type; b: no description */

@@ -35,7 +35,8 @@ static cJSON *node(yaml_parser_t *p, yaml_event_t *ev, char *eb, unsigned long e
 static cJSON *next_node(yaml_parser_t *p, char *eb, unsigned long el, int *end) {
   yaml_event_t ev;
   if (!yaml_parser_parse(p, &ev)) {
-    snprintf(eb, el, "line %lu: %s", (unsigned long)p->problem_mark.line + 1, p->problem ? p->problem : "error");
+    snprintf(eb, el, "line %lu: %s", (unsigned long)p->problem_mark.line + 1,
+             p->problem ? p->problem : "error");
     return NULL;
   }
   if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT ||
@@ -51,8 +52,7 @@ static cJSON *next_node(yaml_parser_t *p, char *eb, unsigned long el, int *end) 
 
 static cJSON *node(yaml_parser_t *p, yaml_event_t *ev, char *eb, unsigned long el) {
   switch (ev->type) {
-  case YAML_SCALAR_EVENT:
-    return scalar(ev);
+  case YAML_SCALAR_EVENT: return scalar(ev);
   case YAML_SEQUENCE_START_EVENT: {
     cJSON *a = cJSON_CreateArray();
     for (;;) {
@@ -89,9 +89,7 @@ static cJSON *node(yaml_parser_t *p, yaml_event_t *ev, char *eb, unsigned long e
       cJSON_Delete(k);
     }
   }
-  default:
-    snprintf(eb, el, "unsupported YAML event %d (anchors/aliases?)", ev->type);
-    return NULL;
+  default: snprintf(eb, el, "unsupported YAML event %d (anchors/aliases?)", ev->type); return NULL;
   }
 }
 
@@ -127,8 +125,10 @@ cJSON *yamljson_load_file(const char *path, char *eb, unsigned long el) {
         docs = NULL;
         break;
       }
-      if (v && !cJSON_IsNull(v)) cJSON_AddItemToArray(docs, v);
-      else cJSON_Delete(v);
+      if (v && !cJSON_IsNull(v))
+        cJSON_AddItemToArray(docs, v);
+      else
+        cJSON_Delete(v);
       if (!end) { /* consume DOCUMENT_END */
         yaml_event_t de;
         if (yaml_parser_parse(&p, &de)) yaml_event_delete(&de);

@@ -16,8 +16,10 @@
 
 static agentpolicy *parse_spec(const char *spec, mbcas_err *err, mbcas_rc *rc) {
   char buf[8192];
-  snprintf(buf, sizeof buf, "{\"apiVersion\":\"mbcas.io/v1alpha1\",\"kind\":\"AgentPolicy\","
-                            "\"metadata\":{\"name\":\"p\",\"namespace\":\"shop\"},\"spec\":%s}", spec);
+  snprintf(buf, sizeof buf,
+           "{\"apiVersion\":\"mbcas.io/v1alpha1\",\"kind\":\"AgentPolicy\","
+           "\"metadata\":{\"name\":\"p\",\"namespace\":\"shop\"},\"spec\":%s}",
+           spec);
   agentpolicy *ap = NULL;
   mbcas_err_clear(err);
   *rc = ap_parse_str(&ap, buf, err);
@@ -63,10 +65,13 @@ static void test_sources(void **st) {
   mbcas_rc rc;
   agentpolicy *ap = parse_spec(
       "{\"combine\":\"WeightedSum\",\"signals\":["
-      "{\"name\":\"mem\",\"resource\":{\"name\":\"memory\",\"relativeTo\":\"Limit\"},\"target\":0.9,\"weight\":0.2},"
-      "{\"name\":\"lat\",\"prometheus\":{\"address\":\"https://prom:9090\",\"query\":\"sum(x)\"},\"target\":0.25,\"weight\":0.5},"
+      "{\"name\":\"mem\",\"resource\":{\"name\":\"memory\",\"relativeTo\":\"Limit\"},\"target\":0.9,"
+      "\"weight\":0.2},"
+      "{\"name\":\"lat\",\"prometheus\":{\"address\":\"https://"
+      "prom:9090\",\"query\":\"sum(x)\"},\"target\":0.25,\"weight\":0.5},"
       "{\"name\":\"agent\",\"pod\":{\"port\":9000},\"weight\":0.2},"
-      "{\"name\":\"q\",\"pod\":{\"port\":9100,\"path\":\"/metrics\",\"format\":\"Prometheus\",\"metric\":\"queue_depth\"},"
+      "{\"name\":\"q\",\"pod\":{\"port\":9100,\"path\":\"/"
+      "metrics\",\"format\":\"Prometheus\",\"metric\":\"queue_depth\"},"
       "\"target\":100,\"weight\":0.1}],"
       "\"smoothing\":{\"halfLife\":\"0\"},\"staleAfter\":\"30s\",\"fallbackDemand\":0,"
       "\"forecast\":{\"enabled\":true,\"method\":\"None\",\"horizon\":\"10m\",\"seasonPeriod\":\"1h\"}}",
@@ -100,42 +105,60 @@ static void test_sources(void **st) {
 
 static void test_errors(void **st) {
   (void)st;
-  static const struct { const char *spec, *field; } cases[] = {
+  static const struct {
+    const char *spec, *field;
+  } cases[] = {
       {"{}", "spec.signals"},
       {"{\"signals\":[]}", "spec.signals"},
       {"{\"signals\":[" CPU "," CPU "]}", "spec.signals[1]"},
       {"{\"signals\":[" CPU ",{},{},{},{},{},{},{},{}]}", "spec.signals"},
       {"{\"signals\":[{\"resource\":{\"name\":\"cpu\"},\"target\":1}]}", "spec.signals[0].name"},
-      {"{\"signals\":[{\"name\":\"CPU\",\"resource\":{\"name\":\"cpu\"},\"target\":1}]}", "spec.signals[0].name"},
+      {"{\"signals\":[{\"name\":\"CPU\",\"resource\":{\"name\":\"cpu\"},\"target\":1}]}",
+       "spec.signals[0].name"},
       {"{\"signals\":[{\"name\":\"a\",\"target\":1}]}", "spec.signals[0]"},
-      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\"},\"pod\":{\"port\":1},\"target\":1}]}", "spec.signals[0]"},
-      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"gpu\"},\"target\":1}]}", "spec.signals[0].resource.name"},
-      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\",\"relativeTo\":\"Usage\"},\"target\":1}]}",
+      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\"},\"pod\":{\"port\":1},\"target\":1}]}",
+       "spec.signals[0]"},
+      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"gpu\"},\"target\":1}]}",
+       "spec.signals[0].resource.name"},
+      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\",\"relativeTo\":\"Usage\"},\"target\":1}]"
+       "}",
        "spec.signals[0].resource.relativeTo"},
       {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\"}}]}", "spec.signals[0].target"},
-      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\"},\"target\":0}]}", "spec.signals[0].target"},
-      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\"},\"target\":1,\"weight\":0}]}", "spec.signals[0].weight"},
-      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\"},\"target\":1,\"weight\":1.5}]}", "spec.signals[0].weight"},
-      {"{\"signals\":[{\"name\":\"a\",\"prometheus\":{\"query\":\"up\"},\"target\":1}]}", "spec.signals[0].prometheus.address"},
-      {"{\"signals\":[{\"name\":\"a\",\"prometheus\":{\"address\":\"prom:9090\",\"query\":\"up\"},\"target\":1}]}",
+      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\"},\"target\":0}]}",
+       "spec.signals[0].target"},
+      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\"},\"target\":1,\"weight\":0}]}",
+       "spec.signals[0].weight"},
+      {"{\"signals\":[{\"name\":\"a\",\"resource\":{\"name\":\"cpu\"},\"target\":1,\"weight\":1.5}]}",
+       "spec.signals[0].weight"},
+      {"{\"signals\":[{\"name\":\"a\",\"prometheus\":{\"query\":\"up\"},\"target\":1}]}",
        "spec.signals[0].prometheus.address"},
-      {"{\"signals\":[{\"name\":\"a\",\"prometheus\":{\"address\":\"http://p q\",\"query\":\"up\"},\"target\":1}]}",
+      {"{\"signals\":[{\"name\":\"a\",\"prometheus\":{\"address\":\"prom:9090\",\"query\":\"up\"},\"target\":"
+       "1}]}",
        "spec.signals[0].prometheus.address"},
-      {"{\"signals\":[{\"name\":\"a\",\"prometheus\":{\"address\":\"http://prom\",\"query\":\"\"},\"target\":1}]}",
+      {"{\"signals\":[{\"name\":\"a\",\"prometheus\":{\"address\":\"http://p "
+       "q\",\"query\":\"up\"},\"target\":1}]}",
+       "spec.signals[0].prometheus.address"},
+      {"{\"signals\":[{\"name\":\"a\",\"prometheus\":{\"address\":\"http://"
+       "prom\",\"query\":\"\"},\"target\":1}]}",
        "spec.signals[0].prometheus.query"},
       {"{\"signals\":[{\"name\":\"a\",\"pod\":{}}]}", "spec.signals[0].pod.port"},
       {"{\"signals\":[{\"name\":\"a\",\"pod\":{\"port\":70000}}]}", "spec.signals[0].pod.port"},
-      {"{\"signals\":[{\"name\":\"a\",\"pod\":{\"port\":80,\"path\":\"demand\"}}]}", "spec.signals[0].pod.path"},
-      {"{\"signals\":[{\"name\":\"a\",\"pod\":{\"port\":80,\"format\":\"Json\"}}]}", "spec.signals[0].pod.format"},
+      {"{\"signals\":[{\"name\":\"a\",\"pod\":{\"port\":80,\"path\":\"demand\"}}]}",
+       "spec.signals[0].pod.path"},
+      {"{\"signals\":[{\"name\":\"a\",\"pod\":{\"port\":80,\"format\":\"Json\"}}]}",
+       "spec.signals[0].pod.format"},
       {"{\"signals\":[{\"name\":\"a\",\"pod\":{\"port\":80,\"format\":\"Prometheus\"},\"target\":1}]}",
        "spec.signals[0].pod.metric"},
-      {"{\"signals\":[{\"name\":\"a\",\"pod\":{\"port\":80,\"format\":\"Prometheus\",\"metric\":\"9x\"},\"target\":1}]}",
+      {"{\"signals\":[{\"name\":\"a\",\"pod\":{\"port\":80,\"format\":\"Prometheus\",\"metric\":\"9x\"},"
+       "\"target\":1}]}",
        "spec.signals[0].pod.metric"},
       {"{\"signals\":[{\"name\":\"a\",\"pod\":{\"port\":80,\"format\":\"Prometheus\",\"metric\":\"x\"}}]}",
        "spec.signals[0].target"},
       {"{\"signals\":[" CPU "],\"combine\":\"Sum\"}", "spec.combine"},
-      {"{\"signals\":[" CPU "],\"combine\":\"WeightedSum\",\"staleAfter\":\"1m\"}", "spec.signals"}, /* 1 ok */
-      {"{\"signals\":[" CPU ",{\"name\":\"b\",\"resource\":{\"name\":\"memory\"},\"target\":1}],\"combine\":\"WeightedSum\"}",
+      {"{\"signals\":[" CPU "],\"combine\":\"WeightedSum\",\"staleAfter\":\"1m\"}",
+       "spec.signals"}, /* 1 ok */
+      {"{\"signals\":[" CPU
+       ",{\"name\":\"b\",\"resource\":{\"name\":\"memory\"},\"target\":1}],\"combine\":\"WeightedSum\"}",
        "spec.signals"},
       {"{\"signals\":[" CPU "],\"smoothing\":{\"halfLife\":\"1 minute\"}}", "spec.smoothing.halfLife"},
       {"{\"signals\":[" CPU "],\"staleAfter\":\"0\"}", "spec.staleAfter"},
@@ -160,7 +183,8 @@ static void test_errors(void **st) {
     }
     assert_null(ap);
     if (rc != MBCAS_EINVAL || strcmp(err.field, cases[i].field))
-      fail_msg("#%zu %s: rc %d field '%s' (%s), want %s", i, cases[i].spec, rc, err.field, err.msg, cases[i].field);
+      fail_msg("#%zu %s: rc %d field '%s' (%s), want %s", i, cases[i].spec, rc, err.field, err.msg,
+               cases[i].field);
   }
   agentpolicy *ap = NULL;
   mbcas_err err;
@@ -174,7 +198,9 @@ static void test_status_round_trip(void **st) {
   (void)st;
   ap_status a, b;
   memset(&a, 0, sizeof a);
-  assert_int_equal(cond_set(&a.conditions, AP_COND_READY, COND_FALSE, "SignalsStale", "latency: timeout", 1, 1795000000, NULL), MBCAS_OK);
+  assert_int_equal(cond_set(&a.conditions, AP_COND_READY, COND_FALSE, "SignalsStale", "latency: timeout", 1,
+                            1795000000, NULL),
+                   MBCAS_OK);
   a.observed_generation = 1;
   a.last_evaluation_time = 1795000030;
   a.healthy_signals = 1;
@@ -189,6 +215,7 @@ static void test_status_round_trip(void **st) {
   cJSON *ja = ap_status_to_json(&a);
   char *ta = cJSON_PrintUnformatted(ja);
   assert_non_null(strstr(ta, "\"lastValue\":\"0.73\""));
+  assert_non_null(strstr(ta, "\"signalCount\":2"));
   mbcas_err err;
   if (ap_status_from_json(&b, ja, &err)) fail_msg("%s: %s", err.field, err.msg);
   cJSON *jb = ap_status_to_json(&b);
@@ -203,7 +230,9 @@ static void test_status_round_trip(void **st) {
   cJSON_Delete(jb);
   ap_status_clear(&a);
   ap_status_clear(&b);
-  static const struct { const char *j, *f; } bad[] = {
+  static const struct {
+    const char *j, *f;
+  } bad[] = {
       {"{\"signals\":[{\"name\":\"a\",\"lastValue\":\"n/a\"}]}", "status.signals[0].lastValue"},
       {"{\"signals\":[{\"healthy\":true}]}", "status.signals[0].name"},
       {"{\"lastEvaluationTime\":5}", "status.lastEvaluationTime"},
@@ -219,10 +248,14 @@ static void test_status_round_trip(void **st) {
   }
   /* whole object with status */
   agentpolicy *ap = NULL;
-  assert_int_equal(ap_parse_str(&ap, "{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},\"spec\":{\"signals\":[" CPU
-                                     "]},\"status\":{\"healthySignals\":1,\"conditions\":[{\"type\":\"Ready\",\"status\":"
-                                     "\"True\",\"reason\":\"Fresh\",\"message\":\"\",\"lastTransitionTime\":"
-                                     "\"2026-01-01T00:00:00Z\"}]}}", &err), MBCAS_OK);
+  assert_int_equal(
+      ap_parse_str(&ap,
+                   "{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},\"spec\":{\"signals\":[" CPU
+                   "]},\"status\":{\"healthySignals\":1,\"conditions\":[{\"type\":\"Ready\",\"status\":"
+                   "\"True\",\"reason\":\"Fresh\",\"message\":\"\",\"lastTransitionTime\":"
+                   "\"2026-01-01T00:00:00Z\"}]}}",
+                   &err),
+      MBCAS_OK);
   assert_true(cond_is_true(&ap->status.conditions, "Ready"));
   ap_free(ap);
 }

@@ -73,7 +73,8 @@ static void test_set_rejects_bad_input(void **st) {
 static void test_json_round_trip(void **st) {
   (void)st;
   cond_list l = {0}, back = {0}, copy = {0};
-  assert_int_equal(cond_set(&l, "Ready", COND_TRUE, "Cleared", "market cleared in 2ms", 3, 1795000000, NULL), MBCAS_OK);
+  assert_int_equal(cond_set(&l, "Ready", COND_TRUE, "Cleared", "market cleared in 2ms", 3, 1795000000, NULL),
+                   MBCAS_OK);
   assert_int_equal(cond_set(&l, "Contended", COND_FALSE, "Room", "", 3, 1795000100, NULL), MBCAS_OK);
   cJSON *j = cond_list_to_json(&l);
   char *txt = cJSON_PrintUnformatted(j);
@@ -115,15 +116,18 @@ static void test_json_errors(void **st) {
   const char *ok = "\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Ok\",\"message\":\"m\","
                    "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"";
   char b[512];
-  snprintf(b, sizeof b, "[{%s},{\"type\":\"X\",\"status\":\"Maybe\",\"reason\":\"Ok\",\"message\":\"\","
-                        "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]", ok);
+  snprintf(b, sizeof b,
+           "[{%s},{\"type\":\"X\",\"status\":\"Maybe\",\"reason\":\"Ok\",\"message\":\"\","
+           "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]",
+           ok);
   expect_bad(b, "status.conditions[1].status");
   snprintf(b, sizeof b, "[{%s},{%s}]", ok, ok);
   expect_bad(b, "status.conditions[1]");
   expect_bad("[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Ok\",\"message\":\"m\"}]",
              "status.conditions[0].lastTransitionTime");
   expect_bad("[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"not ok\",\"message\":\"m\","
-             "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]", "status.conditions[0].reason");
+             "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]",
+             "status.conditions[0].reason");
   expect_bad("{}", "status.conditions");
   expect_bad("[1]", "status.conditions[0]");
   assert_string_equal(cond_status_str(COND_TRUE), "True");

@@ -23,11 +23,21 @@ static void test_time(void **st) {
   assert_int_equal(t, 1795000000);
   assert_int_equal(api_time_parse(&t, "2000-02-29T00:00:00Z", "f", NULL), MBCAS_OK);
   assert_int_equal(t, 951782400);
-  static const char *bad[] = {"", "2026-11-18", "2026-11-18T11:06:40", "2026-13-01T00:00:00Z",
-                              "2026-11-18T11:06:40Zx", "2026-11-18 09:46:40Z", "yesterday", "2026-11-18T11:06:40."};
+  static const char *bad[] = {"",
+                              "2026-11-18",
+                              "2026-11-18T11:06:40",
+                              "2026-13-01T00:00:00Z",
+                              "2026-11-18T11:06:40Zx",
+                              "2026-11-18 09:46:40Z",
+                              "yesterday",
+                              " 2026-11-18T11:06:40Z",
+                              "2026-11-18T11:06:4Z",
+                              "+026-11-18T11:06:40Z",
+                              "2026-11-18T11:06:40."};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     mbcas_err err;
-    if (api_time_parse(&t, bad[i], "status.lastClearingTime", &err) != MBCAS_EINVAL) fail_msg("accepted %s", bad[i]);
+    if (api_time_parse(&t, bad[i], "status.lastClearingTime", &err) != MBCAS_EINVAL)
+      fail_msg("accepted %s", bad[i]);
     assert_string_equal(err.field, "status.lastClearingTime");
   }
   for (time_t x = 0; x < 4000000000; x += 86399 * 37) {

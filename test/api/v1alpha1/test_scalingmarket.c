@@ -14,8 +14,10 @@
 
 static scalingmarket *parse_spec(const char *spec, mbcas_err *err, mbcas_rc *rc) {
   char buf[4096];
-  snprintf(buf, sizeof buf, "{\"apiVersion\":\"mbcas.io/v1alpha1\",\"kind\":\"ScalingMarket\","
-                            "\"metadata\":{\"name\":\"m\",\"generation\":2},\"spec\":%s}", spec);
+  snprintf(buf, sizeof buf,
+           "{\"apiVersion\":\"mbcas.io/v1alpha1\",\"kind\":\"ScalingMarket\","
+           "\"metadata\":{\"name\":\"m\",\"generation\":2},\"spec\":%s}",
+           spec);
   scalingmarket *sm = NULL;
   mbcas_err_clear(err);
   *rc = sm_parse_str(&sm, buf, err);
@@ -71,7 +73,8 @@ static void test_full_spec(void **st) {
       "\"guardrails\":{\"maxStepCPU\":1,\"maxStepPercent\":20,\"cooldown\":\"1m\",\"deadBand\":\"25m\","
       "\"memoryIncreaseOnly\":false},\"horizontal\":{\"enabled\":true,\"scaleOutDemand\":0.9,"
       "\"scaleInDemand\":0.2,\"maxReplicasTotal\":50,\"cooldown\":\"5m\"},"
-      "\"namespaceBudgetCaps\":[{\"namespace\":\"shop\",\"maxBudget\":\"1.5k\"},{\"namespace\":\"b\",\"maxBudget\":10}]}",
+      "\"namespaceBudgetCaps\":[{\"namespace\":\"shop\",\"maxBudget\":\"1.5k\"},{\"namespace\":\"b\","
+      "\"maxBudget\":10}]}",
       &err, &rc);
   if (rc) fail_msg("%s: %s", err.field, err.msg);
   const sm_spec *s = &sm->spec;
@@ -121,7 +124,9 @@ static void test_full_spec(void **st) {
 
 static void test_errors(void **st) {
   (void)st;
-  static const struct { const char *spec, *field; } cases[] = {
+  static const struct {
+    const char *spec, *field;
+  } cases[] = {
       {"{\"mode\":\"Fast\"}", "spec.mode"},
       {"{\"mode\":3}", "spec.mode"},
       {"{\"mechanism\":\"Auction\"}", "spec.mechanism"},
@@ -148,7 +153,8 @@ static void test_errors(void **st) {
       {"{\"horizontal\":{\"maxReplicasTotal\":2.5}}", "spec.horizontal.maxReplicasTotal"},
       {"{\"nodeSelector\":{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"In\"}]}}",
        "spec.nodeSelector.matchExpressions[0].values"},
-      {"{\"nodeSelector\":{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Exists\",\"values\":[\"x\"]}]}}",
+      {"{\"nodeSelector\":{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Exists\",\"values\":[\"x\"]}]}"
+       "}",
        "spec.nodeSelector.matchExpressions[0].values"},
       {"{\"nodeSelector\":{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Has\"}]}}",
        "spec.nodeSelector.matchExpressions[0].operator"},
@@ -156,9 +162,12 @@ static void test_errors(void **st) {
        "spec.namespaceSelector.matchExpressions[0].key"},
       {"{\"namespaceSelector\":{\"matchLabels\":{\"a\":1}}}", "spec.namespaceSelector.matchLabels.a"},
       {"{\"namespaceBudgetCaps\":[{\"namespace\":\"shop\"}]}", "spec.namespaceBudgetCaps[0].maxBudget"},
-      {"{\"namespaceBudgetCaps\":[{\"namespace\":\"shop\",\"maxBudget\":0}]}", "spec.namespaceBudgetCaps[0].maxBudget"},
-      {"{\"namespaceBudgetCaps\":[{\"namespace\":\"Shop\",\"maxBudget\":1}]}", "spec.namespaceBudgetCaps[0].namespace"},
-      {"{\"namespaceBudgetCaps\":[{\"namespace\":\"a\",\"maxBudget\":1},{\"namespace\":\"a\",\"maxBudget\":2}]}",
+      {"{\"namespaceBudgetCaps\":[{\"namespace\":\"shop\",\"maxBudget\":0}]}",
+       "spec.namespaceBudgetCaps[0].maxBudget"},
+      {"{\"namespaceBudgetCaps\":[{\"namespace\":\"Shop\",\"maxBudget\":1}]}",
+       "spec.namespaceBudgetCaps[0].namespace"},
+      {"{\"namespaceBudgetCaps\":[{\"namespace\":\"a\",\"maxBudget\":1},{\"namespace\":\"a\",\"maxBudget\":2}"
+       "]}",
        "spec.namespaceBudgetCaps[1]"},
       {"[]", "spec"},
   };
@@ -184,8 +193,12 @@ static void test_errors(void **st) {
 
 static void fill_status(sm_status *st) {
   memset(st, 0, sizeof *st);
-  assert_int_equal(cond_set(&st->conditions, "Ready", COND_TRUE, "Cleared", "3 nodes, 12 pods", 4, 1795000000, NULL), MBCAS_OK);
-  assert_int_equal(cond_set(&st->conditions, "Contended", COND_TRUE, "DemandAboveCapacity", "1 node", 4, 1795000000, NULL), MBCAS_OK);
+  assert_int_equal(
+      cond_set(&st->conditions, "Ready", COND_TRUE, "Cleared", "3 nodes, 12 pods", 4, 1795000000, NULL),
+      MBCAS_OK);
+  assert_int_equal(
+      cond_set(&st->conditions, "Contended", COND_TRUE, "DemandAboveCapacity", "1 node", 4, 1795000000, NULL),
+      MBCAS_OK);
   st->observed_generation = 4;
   st->last_clearing_time = 1795000015;
   st->last_clearing_duration_us = 1234;
@@ -242,7 +255,9 @@ static void test_status_round_trip(void **st) {
   sm_status_clear(&a);
   sm_status_clear(&b);
   /* bad status fields name their path; nothing leaks */
-  static const struct { const char *j, *f; } bad[] = {
+  static const struct {
+    const char *j, *f;
+  } bad[] = {
       {"{\"nodes\":[{\"name\":\"a\",\"capacity\":\"lots\"}]}", "status.nodes[0].capacity"},
       {"{\"lastClearingDuration\":\"fast\"}", "status.lastClearingDuration"},
       {"{\"lastClearingTime\":\"now\"}", "status.lastClearingTime"},

@@ -16,8 +16,10 @@
 
 static servicebudget *parse_spec(const char *spec, mbcas_err *err, mbcas_rc *rc) {
   char buf[4096];
-  snprintf(buf, sizeof buf, "{\"apiVersion\":\"mbcas.io/v1alpha1\",\"kind\":\"ServiceBudget\","
-                            "\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\"},\"spec\":%s}", spec);
+  snprintf(buf, sizeof buf,
+           "{\"apiVersion\":\"mbcas.io/v1alpha1\",\"kind\":\"ServiceBudget\","
+           "\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\"},\"spec\":%s}",
+           spec);
   servicebudget *sb = NULL;
   mbcas_err_clear(err);
   *rc = sb_parse_str(&sb, buf, err);
@@ -54,8 +56,10 @@ static void test_full_spec(void **st) {
   mbcas_rc rc;
   servicebudget *sb = parse_spec(
       "{\"marketRef\":{\"name\":\"m\"},\"targetRef\":{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\","
-      "\"name\":\"db\"},\"agentPolicyRef\":{\"name\":\"db-cpu\"},\"budget\":\"2.5\",\"container\":\"postgres\","
-      "\"cpu\":{\"min\":\"250m\",\"max\":2},\"replicas\":{\"min\":2,\"max\":5}}", &err, &rc);
+      "\"name\":\"db\"},\"agentPolicyRef\":{\"name\":\"db-cpu\"},\"budget\":\"2.5\",\"container\":"
+      "\"postgres\","
+      "\"cpu\":{\"min\":\"250m\",\"max\":2},\"replicas\":{\"min\":2,\"max\":5}}",
+      &err, &rc);
   if (rc) fail_msg("%s: %s", err.field, err.msg);
   const sb_spec *s = &sb->spec;
   assert_string_equal(s->target_kind, "StatefulSet");
@@ -70,7 +74,8 @@ static void test_full_spec(void **st) {
   assert_int_equal(s->replicas_max, 5);
   sb_free(sb);
   /* equal floor and cap is fine; replicas without max too */
-  sb = parse_spec("{" BASE ",\"budget\":\"1k\",\"cpu\":{\"min\":\"1\",\"max\":\"1000m\"},\"replicas\":{}}", &err, &rc);
+  sb = parse_spec("{" BASE ",\"budget\":\"1k\",\"cpu\":{\"min\":\"1\",\"max\":\"1000m\"},\"replicas\":{}}",
+                  &err, &rc);
   if (rc) fail_msg("%s: %s", err.field, err.msg);
   assert_int_equal(sb->spec.budget_milli, 1000000);
   assert_true(sb->spec.has_replicas);
@@ -81,10 +86,13 @@ static void test_full_spec(void **st) {
 
 static void test_errors(void **st) {
   (void)st;
-  static const struct { const char *spec, *field; } cases[] = {
+  static const struct {
+    const char *spec, *field;
+  } cases[] = {
       {"{\"targetRef\":{\"name\":\"web\"},\"budget\":1}", "spec.marketRef"},
       {"{\"marketRef\":{},\"targetRef\":{\"name\":\"web\"},\"budget\":1}", "spec.marketRef.name"},
-      {"{\"marketRef\":{\"name\":\"M\"},\"targetRef\":{\"name\":\"web\"},\"budget\":1}", "spec.marketRef.name"},
+      {"{\"marketRef\":{\"name\":\"M\"},\"targetRef\":{\"name\":\"web\"},\"budget\":1}",
+       "spec.marketRef.name"},
       {"{\"marketRef\":{\"name\":\"m\"},\"budget\":1}", "spec.targetRef"},
       {"{\"marketRef\":{\"name\":\"m\"},\"targetRef\":{},\"budget\":1}", "spec.targetRef.name"},
       {"{\"marketRef\":{\"name\":\"m\"},\"targetRef\":{\"name\":\"w\",\"kind\":\"deployment\"},\"budget\":1}",
@@ -120,7 +128,8 @@ static void test_errors(void **st) {
   }
   mbcas_err err;
   mbcas_rc rc;
-  servicebudget *sb = parse_spec("{" BASE ",\"budget\":1,\"cpu\":{\"min\":\"2\",\"max\":\"500m\"}}", &err, &rc);
+  servicebudget *sb =
+      parse_spec("{" BASE ",\"budget\":1,\"cpu\":{\"min\":\"2\",\"max\":\"500m\"}}", &err, &rc);
   char b[600];
   assert_string_equal(mbcas_err_format(&err, b, sizeof b), "spec.cpu.min: must not exceed spec.cpu.max");
   assert_null(sb);
@@ -155,8 +164,12 @@ static void test_outcomes_and_history(void **st) {
 
 static void fill(sb_status *s) {
   memset(s, 0, sizeof *s);
-  assert_int_equal(cond_set(&s->conditions, SB_COND_READY, COND_TRUE, "Participating", "in market general-purpose", 3, 1795000000, NULL), MBCAS_OK);
-  assert_int_equal(cond_set(&s->conditions, SB_COND_ACTUATED, COND_TRUE, "Resized", "2 pods resized", 3, 1795000015, NULL), MBCAS_OK);
+  assert_int_equal(cond_set(&s->conditions, SB_COND_READY, COND_TRUE, "Participating",
+                            "in market general-purpose", 3, 1795000000, NULL),
+                   MBCAS_OK);
+  assert_int_equal(
+      cond_set(&s->conditions, SB_COND_ACTUATED, COND_TRUE, "Resized", "2 pods resized", 3, 1795000015, NULL),
+      MBCAS_OK);
   s->observed_generation = 3;
   s->has_demand = true;
   s->demand = 0.62;
@@ -244,7 +257,9 @@ static void test_status_round_trip(void **st) {
   assert_int_equal(sb_status_from_json(&b, je, NULL), MBCAS_OK);
   free(te);
   cJSON_Delete(je);
-  static const struct { const char *j, *f; } bad[] = {
+  static const struct {
+    const char *j, *f;
+  } bad[] = {
       {"{\"demand\":\"high\"}", "status.demand"},
       {"{\"demand\":0.5}", "status.demand"},
       {"{\"allocations\":[{\"pod\":\"a\",\"outcome\":\"Done\"}]}", "status.allocations[0].outcome"},
@@ -265,15 +280,16 @@ static void test_status_round_trip(void **st) {
   /* a history longer than maxItems is refused */
   cJSON *j = cJSON_CreateObject();
   cJSON *h = cJSON_AddArrayToObject(j, "history");
-  for (int i = 0; i < SB_HISTORY_MAX + 1; i++) cJSON_AddItemToArray(h, cJSON_CreateObject());
+  for (int i = 0; i < SB_HISTORY_MAX + 1; i++)
+    cJSON_AddItemToArray(h, cJSON_CreateObject());
   assert_int_equal(sb_status_from_json(&b, j, &err), MBCAS_EINVAL);
   assert_string_equal(err.field, "status.history");
   cJSON_Delete(j);
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_defaults), cmocka_unit_test(test_full_spec),
-                                     cmocka_unit_test(test_errors), cmocka_unit_test(test_outcomes_and_history),
-                                     cmocka_unit_test(test_status_round_trip)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_defaults), cmocka_unit_test(test_full_spec), cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_outcomes_and_history), cmocka_unit_test(test_status_round_trip)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

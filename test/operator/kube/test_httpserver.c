@@ -46,7 +46,11 @@ static resp fetch(kube_http *s, const char *path, const char *method) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, "x");
   }
-  assert_int_equal(curl_easy_perform(c), CURLE_OK);
+  CURLcode cc = curl_easy_perform(c);
+  static int nreq;
+  nreq++;
+  if (cc != CURLE_OK) fprintf(stderr, "GET#%d %s: %s\n", nreq, path, curl_easy_strerror(cc));
+  assert_int_equal(cc, CURLE_OK);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.code);
   char *ct = NULL;
   curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);

@@ -244,6 +244,27 @@ static void test_threads(void **state) {
   kube_metrics_free(r);
 }
 
+static void test_rest_hook(void **state) {
+  (void)state;
+  kube_metrics *r;
+  assert_int_equal(kube_metrics_new(&r), MBCAS_OK);
+  kube_metrics_rest_hook(r, "GET", 200, 0.01);
+  kube_metrics_rest_hook(r, "GET", 200, 0.02);
+  kube_metrics_rest_hook(r, "PATCH", 0, 3);
+  kube_metrics_rest_hook(NULL, "GET", 200, 1); /* no registry: ignored */
+  kube_metric *t = kube_metrics_find(r, "rest_client_requests_total");
+  assert_true(kube_metric_value(t, LV("200", "GET")) == 2);
+  assert_true(kube_metric_value(t, LV("<error>", "PATCH")) == 1);
+  kube_metric *h = kube_metrics_find(r, "rest_client_request_duration_seconds");
+  assert_true(kube_metric_value(h, LV("GET")) == 2);
+  assert_true(fabs(kube_metric_sum(h, LV("GET")) - 0.03) < 1e-12);
+  char *txt = render(r);
+  assert_non_null(strstr(txt, "rest_client_requests_total{code=\"<error>\",verb=\"PATCH\"} 1\n"));
+  assert_non_null(strstr(txt, "rest_client_request_duration_seconds_bucket{verb=\"PATCH\",le=\"4\"} 1\n"));
+  free(txt);
+  kube_metrics_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_counter_gauge_text),
@@ -256,6 +277,7 @@ int main(void) {
       cmocka_unit_test(test_format_value),
       cmocka_unit_test(test_default_registry),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_rest_hook),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# evaluate.sh - regenerate every table and plot of docs/evaluation.md with mbcas-sim.
+#
+#   bash hack/evaluate.sh            # build mbcas-sim, run all traces, rewrite docs
+#   MBCAS_SIM=/path/to/mbcas-sim bash hack/evaluate.sh   # use an existing binary
+#
+# Needs: cmake + a C compiler (or MBCAS_SIM), gnuplot (Debian gnuplot-nox), the traces
+# in $MBCAS_SHARED_DIR/traces (default: ../shared beside the checkout).
+# Writes: docs/evaluation/results.md, target.md, sensitivity.md, bench.md, *.png, and
+# splices them into docs/evaluation.md between the <!-- BEGIN x --> / <!-- END x -->
+# markers. Per-step CSVs go to $EVAL_OUT (default build-eval/eval), not into docs/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export MBCAS_SHARED_DIR=${MBCAS_SHARED_DIR:-$(cd "$ROOT/.." && pwd)/shared}
+BUILD=${BUILD:-$ROOT/build-eval}
+OUT=${EVAL_OUT:-$BUILD/eval}
+DOC=$ROOT/docs/evaluation
+SIM=${MBCAS_SIM:-}
+if [ -z "$SIM" ]; then
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD" --target mbcas-sim -j2 >/dev/null
+  SIM=$BUILD/sim/mbcas-sim
+fi
+mkdir -p "$OUT/csv" "$DOC"
+rm -f "$OUT"/csv/*.csv
+
+# label | mbcas-sim trace options (window, column, gap filling)
+TRACES=(
+  "nasa|--trace-name nasa_http_1995_jul --days 7"
+  "worldcup98|--trace-name worldcup98_growth --start-days 33 --days 7"
+  "twitter|--trace-name twitter_stream_2021_08 --days 7 --fill-zeros"
+  "azure-llm|--trace-name azure_llm_inference_2023"
+  "azure-vm|--trace-name azure_vm_cpu_2019 --column cpu_core_percent_total --days 7"
+  "alibaba|--trace-name alibaba2018_cluster_cpu --column cpu_util_percent"
+)
+COMMON="--peak 600 --peak-quantile 0.999"
+
+echo "running ${#TRACES[@]} traces x 6 policies ..." >&2
+{
+  "$SIM" --help >/dev/null
+  first=1
+  for t in "${TRACES[@]}"; do
+    label=${t%%|*}
+    opts=${t#*|}
+    hdr=--no-header
+    [ $first = 1 ] && hdr= && first=0
+    # shellcheck disable=SC2086
+    "$SIM" $opts $COMMON --label "$label" --csv-dir "$OUT/csv" --csv-every 4 $hdr
+  done
+} >"$DOC/results.md"
+
+# The target: proactive MBCAS vs HPA, per trace.
+awk -F'|' '
+  function trim(s) { gsub(/^ +| +$/, "", s); return s }
+  NR > 2 { tr = trim($2); p = trim($3); v[tr, p] = trim($4); ch[tr, p] = trim($7); ro[tr, p] = trim($8)
+           if (!(tr in seen)) { seen[tr] = 1; order[++n] = tr } }
+  END {
+    print "| trace | HPA violation % | MBCAS-proactive violation % | reduction | core-h proactive / HPA | proactive core-h / oracle | HPA core-h / oracle | target met |"
+    print "|---|---:|---:|---:|---:|---:|---:|---|"
+    for (i = 1; i <= n; i++) {
+      tr = order[i]; h = v[tr, "hpa"] + 0; m = v[tr, "mbcas-proactive"] + 0
+      red = (h > 0) ? sprintf("%.0f%%", 100 * (h - m) / h) : (m > 0 ? "worse (HPA 0)" : "n/a (both 0)")
+      cr = ch[tr, "mbcas-proactive"] / ch[tr, "hpa"]
+      ok = (h > 0 && (h - m) / h >= 0.30 && cr <= 1.0) ? "yes" : "no"
+      printf "| %s | %s | %s | %s | %.2f | %s | %s | %s |\n", tr, h, m, red, cr, ro[tr, "mbcas-proactive"], ro[tr, "hpa"], ok
+    }
+  }' "$DOC/results.md" >"$DOC/target.md"
+
+# Sensitivity: the MBCAS utilization target (its own setting) against core-hours, NASA.
+{
+  echo "| MBCAS setting | policy | SLO violation (% time) | p95 ms | core-h | core-h / oracle |"
+  echo "|---|---|---:|---:|---:|---:|"
+  for s in "0.70 0.77 0.35" "0.80 0.88 0.40" "0.85 0.90 0.42"; do
+    set -- $s
+    for pol in hpa mbcas mbcas-proactive; do
+      # shellcheck disable=SC2086
+      "$SIM" --trace-name nasa_http_1995_jul --days 7 $COMMON --label nasa --no-header \
+        --policy $pol --target-demand "$1" --scale-out-demand "$2" --scale-in-demand "$3" |
+        awk -F'|' -v s="target $1, out $2, in $3" '{ printf "| %s |%s|%s|%s|%s|%s|\n", s, $3, $4, $5, $7, $8 }'
+    done
+  done
+} >"$DOC/sensitivity.md"
+
+# Benchmark: one simulated day, 3 tiers, about 30 pods (HPA and MBCAS at the NASA peak).
+{
+  echo "| policy | steps | simulated hours | wall seconds |"
+  echo "|---|---:|---:|---:|"
+  for pol in static hpa vpa mbcas mbcas-proactive; do
+    "$SIM" --trace-name nasa_http_1995_jul --days 1 --start-days 3 $COMMON --policy $pol \
+      --no-header --timing 2>&1 >/dev/null | sed -n 's/^timing policy=\([^ ]*\) steps=\([0-9]*\) sim_hours=\([0-9.]*\) wall_s=\([0-9.]*\)/| \1 | \2 | \3 | \4 |/p'
+  done
+} >"$DOC/bench.md"
+
+# Plots: one day (the last full day of each window, so the forecast has a season), three
+# panels: load, allocated cores, end-to-end p95 latency.
+for t in "${TRACES[@]}"; do
+  label=${t%%|*}
+  f=$OUT/csv/$label-hpa.csv
+  last=$(tail -n 1 "$f" | cut -d, -f1)
+  from=$(awk -v l="$last" 'BEGIN { d = int(l / 86400); s = (d >= 1) ? (d - 1) * 86400 : 0; print s }')
+  to=$(awk -v f="$from" -v l="$last" 'BEGIN { t = f + 86400; print (t < l) ? t : l }')
+  gnuplot <<GP
+set terminal pngcairo size 1100,900 font ",10"
+set output "$DOC/$label.png"
+set datafile separator ","
+set key outside right top
+set xrange [$from/3600.0:$to/3600.0]
+set multiplot layout 3,1 title "$label: one day (hours since the start of the window)"
+set ylabel "frontend req/s"
+plot "$OUT/csv/$label-hpa.csv" every ::1 using (\$1/3600):2 with lines lw 1 lc rgb "#555555" title "load"
+set ylabel "allocated cores"
+plot for [p in "static hpa vpa mbcas mbcas-proactive oracle"] "$OUT/csv/$label-".p.".csv" every ::1 using (\$1/3600):3 with lines lw 1 title p
+set ylabel "p95 latency ms (log)"
+set logscale y
+set yrange [20:60000]
+plot for [p in "static hpa vpa mbcas mbcas-proactive"] "$OUT/csv/$label-".p.".csv" every ::1 using (\$1/3600):11 with lines lw 1 title p, 200 with lines dt 2 lc rgb "red" title "SLO"
+unset multiplot
+GP
+done
+
+# Splice the generated files into docs/evaluation.md between markers.
+/usr/bin/python3 - "$ROOT/docs/evaluation.md" "$DOC" <<'PY'
+import re, sys, pathlib
+doc, d = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+text = doc.read_text()
+for name in ("results", "target", "sensitivity", "bench"):
+    body = (d / f"{name}.md").read_text().rstrip("\n")
+    pat = re.compile(r"(<!-- BEGIN %s -->\n).*?(<!-- END %s -->)" % (name, name), re.S)
+    if not pat.search(text):
+        sys.exit(f"docs/evaluation.md: markers for {name} missing")
+    text = pat.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+doc.write_text(text)
+PY
+echo "wrote $DOC/{results,target,sensitivity,bench}.md, $DOC/*.png and docs/evaluation.md" >&2

@@ -1,0 +1,311 @@
+/* events.c - Event recorder with aggregation. See events.h.
+ *
+ * Sections: types, LRU cache, REST sink, API. */
+#include "events.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* ---- types ---- */
+
+typedef struct entry {
+  char *key;   /* kind \x1f ns \x1f name \x1f uid \x1f type \x1f reason \x1f message */
+  char *name;  /* Event name */
+  char *ns;    /* Event namespace */
+  long count;
+  struct entry *hnext;
+  struct entry *prev, *next; /* LRU: head is most recent */
+} entry;
+
+struct kube_events {
+  pthread_mutex_t mu;
+  kube_event_sink sink;
+  void *sink_ud;
+  kube_client *client;
+  char *component, *host;
+  size_t cap, len, nbuckets;
+  entry **buckets;
+  entry *head, *tail;
+  unsigned long created, patched;
+  unsigned long long last_nanos; /* last Event name suffix */
+};
+
+/* ---- LRU cache ---- */
+
+static size_t hash_str(const char *s) {
+  size_t h = 1469598103934665603ULL;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+static entry *cache_find(kube_events *r, const char *key) {
+  for (entry *e = r->buckets[hash_str(key) & (r->nbuckets - 1)]; e; e = e->hnext)
+    if (strcmp(e->key, key) == 0) return e;
+  return NULL;
+}
+
+static void lru_unlink(kube_events *r, entry *e) {
+  if (e->prev) e->prev->next = e->next;
+  else r->head = e->next;
+  if (e->next) e->next->prev = e->prev;
+  else r->tail = e->prev;
+  e->prev = e->next = NULL;
+}
+
+static void lru_front(kube_events *r, entry *e) {
+  e->next = r->head;
+  e->prev = NULL;
+  if (r->head) r->head->prev = e;
+  r->head = e;
+  if (!r->tail) r->tail = e;
+}
+
+static void entry_free(entry *e) {
+  if (!e) return;
+  free(e->key);
+  free(e->name);
+  free(e->ns);
+  free(e);
+}
+
+static void cache_remove(kube_events *r, entry *e) {
+  entry **pp = &r->buckets[hash_str(e->key) & (r->nbuckets - 1)];
+  while (*pp != e) pp = &(*pp)->hnext;
+  *pp = e->hnext;
+  lru_unlink(r, e);
+  r->len--;
+  entry_free(e);
+}
+
+/* Takes ownership of e. */
+static void cache_insert(kube_events *r, entry *e) {
+  if (r->len >= r->cap && r->tail) cache_remove(r, r->tail);
+  size_t b = hash_str(e->key) & (r->nbuckets - 1);
+  e->hnext = r->buckets[b];
+  r->buckets[b] = e;
+  lru_front(r, e);
+  r->len++;
+}
+
+/* ---- REST sink ---- */
+
+static mbcas_rc rest_create(void *ud, const char *ns, const cJSON *event) {
+  kube_events *r = ud;
+  kube_ref ref = {.group = "", .version = "v1", .resource = "events", .ns = ns};
+  kube_status st;
+  mbcas_rc rc = kube_create(r->client, NULL, &ref, event, NULL, &st, NULL);
+  if (rc != MBCAS_OK) LOG_WARN("event create failed", "code=%d reason=%s", st.code, st.reason);
+  return rc;
+}
+
+static mbcas_rc rest_patch(void *ud, const char *ns, const char *name, const char *patch) {
+  kube_events *r = ud;
+  kube_ref ref = {.group = "", .version = "v1", .resource = "events", .ns = ns, .name = name};
+  return kube_patch(r->client, NULL, &ref, KUBE_PATCH_MERGE, patch, NULL, NULL, NULL);
+}
+
+/* ---- API ---- */
+
+const char *kube_time_rfc3339(char *buf, size_t len) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+mbcas_rc kube_events_new(kube_events **out, const kube_events_opts *o) {
+  *out = NULL;
+  if (!o || (!o->sink && !o->client)) return MBCAS_EINVAL;
+  if (o->sink && (!o->sink->create || !o->sink->patch)) return MBCAS_EINVAL;
+  kube_events *r = calloc(1, sizeof(*r));
+  if (!r) return MBCAS_ENOMEM;
+  pthread_mutex_init(&r->mu, NULL);
+  r->client = o->client;
+  if (o->sink) {
+    r->sink = *o->sink;
+    r->sink_ud = o->sink_ud;
+  } else {
+    r->sink = (kube_event_sink){rest_create, rest_patch};
+    r->sink_ud = r;
+  }
+  r->cap = o->cache_size ? o->cache_size : 4096;
+  r->nbuckets = 16;
+  while (r->nbuckets < r->cap) r->nbuckets *= 2;
+  r->buckets = calloc(r->nbuckets, sizeof(*r->buckets));
+  char host[256] = "";
+  if (!o->host) gethostname(host, sizeof(host) - 1);
+  r->component = strdup(o->component ? o->component : "mbcas-operator");
+  r->host = strdup(o->host ? o->host : host);
+  if (!r->buckets || !r->component || !r->host) {
+    kube_events_free(r);
+    return MBCAS_ENOMEM;
+  }
+  *out = r;
+  return MBCAS_OK;
+}
+
+void kube_events_free(kube_events *r) {
+  if (!r) return;
+  for (entry *e = r->head, *n; e; e = n) {
+    n = e->next;
+    entry_free(e);
+  }
+  free(r->buckets);
+  free(r->component);
+  free(r->host);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+static const char *s_or(const char *s, const char *d) { return s && *s ? s : d; }
+
+static cJSON *build_event(kube_events *r, const kube_object_ref *obj, const char *ns,
+                          const char *name, const char *type, const char *reason,
+                          const char *msg, const char *now) {
+  cJSON *ev = cJSON_CreateObject();
+  if (!ev) return NULL;
+  cJSON_AddStringToObject(ev, "apiVersion", "v1");
+  cJSON_AddStringToObject(ev, "kind", "Event");
+  cJSON *md = cJSON_AddObjectToObject(ev, "metadata");
+  cJSON *io = cJSON_AddObjectToObject(ev, "involvedObject");
+  cJSON *src = cJSON_AddObjectToObject(ev, "source");
+  if (!md || !io || !src) {
+    cJSON_Delete(ev);
+    return NULL;
+  }
+  cJSON_AddStringToObject(md, "name", name);
+  cJSON_AddStringToObject(md, "namespace", ns);
+  if (obj->api_version) cJSON_AddStringToObject(io, "apiVersion", obj->api_version);
+  cJSON_AddStringToObject(io, "kind", obj->kind);
+  if (obj->ns && *obj->ns) cJSON_AddStringToObject(io, "namespace", obj->ns);
+  cJSON_AddStringToObject(io, "name", obj->name);
+  if (obj->uid && *obj->uid) cJSON_AddStringToObject(io, "uid", obj->uid);
+  if (obj->resource_version && *obj->resource_version)
+    cJSON_AddStringToObject(io, "resourceVersion", obj->resource_version);
+  cJSON_AddStringToObject(ev, "reason", reason);
+  cJSON_AddStringToObject(ev, "message", msg);
+  cJSON_AddStringToObject(ev, "type", type);
+  cJSON_AddStringToObject(src, "component", r->component);
+  if (*r->host) cJSON_AddStringToObject(src, "host", r->host);
+  cJSON_AddStringToObject(ev, "firstTimestamp", now);
+  cJSON_AddStringToObject(ev, "lastTimestamp", now);
+  cJSON_AddNumberToObject(ev, "count", 1);
+  cJSON_AddStringToObject(ev, "reportingComponent", r->component);
+  if (!cJSON_AddStringToObject(ev, "reportingInstance", r->host)) {
+    cJSON_Delete(ev);
+    return NULL;
+  }
+  return ev;
+}
+
+/* Create a fresh Event for key; cache it on success. Called with mu held. */
+static mbcas_rc create_locked(kube_events *r, const kube_object_ref *obj, const char *ns,
+                              const char *key, const char *type, const char *reason,
+                              const char *msg, const char *now) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  unsigned long long nanos = (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+  if (nanos <= r->last_nanos) nanos = r->last_nanos + 1; /* unique names */
+  r->last_nanos = nanos;
+  char name[320];
+  snprintf(name, sizeof(name), "%.240s.%llx", obj->name, nanos);
+  cJSON *ev = build_event(r, obj, ns, name, type, reason, msg, now);
+  if (!ev) return MBCAS_ENOMEM;
+  mbcas_rc rc = r->sink.create(r->sink_ud, ns, ev);
+  cJSON_Delete(ev);
+  if (rc != MBCAS_OK) return rc;
+  r->created++;
+  entry *e = calloc(1, sizeof(*e));
+  if (e) {
+    e->key = strdup(key);
+    e->name = strdup(name);
+    e->ns = strdup(ns);
+    e->count = 1;
+  }
+  if (!e || !e->key || !e->name || !e->ns) {
+    entry_free(e); /* the Event exists; we merely cannot aggregate its repeats */
+    return MBCAS_OK;
+  }
+  cache_insert(r, e);
+  return MBCAS_OK;
+}
+
+mbcas_rc kube_events_record(kube_events *r, const kube_object_ref *obj, const char *type,
+                            const char *reason, const char *fmt, ...) {
+  if (!r || !obj || !obj->kind || !*obj->kind || !obj->name || !*obj->name || !type ||
+      (strcmp(type, "Normal") != 0 && strcmp(type, "Warning") != 0) || !reason || !*reason ||
+      !fmt)
+    return MBCAS_EINVAL;
+  char msg[KUBE_EVENT_MESSAGE_MAX + 1];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  const char *ns = s_or(obj->ns, "default");
+  size_t klen = strlen(obj->kind) + strlen(ns) + strlen(obj->name) + strlen(s_or(obj->uid, "")) +
+                strlen(type) + strlen(reason) + strlen(msg) + 8;
+  char *key = malloc(klen);
+  if (!key) return MBCAS_ENOMEM;
+  snprintf(key, klen, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", obj->kind, ns, obj->name,
+           s_or(obj->uid, ""), type, reason, msg);
+  char now[40];
+  kube_time_rfc3339(now, sizeof(now));
+
+  pthread_mutex_lock(&r->mu);
+  mbcas_rc rc;
+  entry *e = cache_find(r, key);
+  if (e) {
+    char patch[128];
+    snprintf(patch, sizeof(patch), "{\"count\":%ld,\"lastTimestamp\":\"%s\"}", e->count + 1, now);
+    rc = r->sink.patch(r->sink_ud, e->ns, e->name, patch);
+    if (rc == MBCAS_OK) {
+      e->count++;
+      r->patched++;
+      lru_unlink(r, e);
+      lru_front(r, e);
+    } else if (rc == MBCAS_ENOTFOUND) {
+      /* expired on the server (Events live about an hour): start over */
+      cache_remove(r, e);
+      rc = create_locked(r, obj, ns, key, type, reason, msg, now);
+    }
+  } else {
+    rc = create_locked(r, obj, ns, key, type, reason, msg, now);
+  }
+  pthread_mutex_unlock(&r->mu);
+  if (rc != MBCAS_OK) {
+    char q[160];
+    LOG_WARN("event not recorded", "kind=%s name=%s reason=%s error=%s", obj->kind,
+             mbcas_log_quote(obj->name, q, sizeof(q)), reason, mbcas_strerror(rc));
+  }
+  free(key);
+  return rc;
+}
+
+size_t kube_events_cache_len(kube_events *r) {
+  pthread_mutex_lock(&r->mu);
+  size_t n = r->len;
+  pthread_mutex_unlock(&r->mu);
+  return n;
+}
+
+unsigned long kube_events_created(kube_events *r) {
+  pthread_mutex_lock(&r->mu);
+  unsigned long n = r->created;
+  pthread_mutex_unlock(&r->mu);
+  return n;
+}
+
+unsigned long kube_events_patched(kube_events *r) {
+  pthread_mutex_lock(&r->mu);
+  unsigned long n = r->patched;
+  pthread_mutex_unlock(&r->mu);
+  return n;
+}

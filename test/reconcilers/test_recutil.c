@@ -1,0 +1,135 @@
+/* test_recutil.c - JSON paths, pod state, selector strings, the state map. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "recutil.h"
+
+static void test_paths(void **s) {
+  (void)s;
+  cJSON *o = cJSON_Parse("{\"a\":{\"b\":{\"c\":\"x\",\"n\":3}}}");
+  assert_string_equal(ru_str(o, "a.b.c"), "x");
+  assert_null(ru_str(o, "a.b.n"));
+  assert_null(ru_str(o, "a.z.c"));
+  assert_non_null(ru_get(o, "a.b"));
+  assert_true(ru_num(o, "a.b.n", 0) == 3);
+  assert_true(ru_num(o, "a.b.c", -1) == -1);
+  assert_null(ru_get(NULL, "a"));
+  cJSON_Delete(o);
+}
+
+static void test_pod_state(void **s) {
+  (void)s;
+  cJSON *p = cJSON_Parse("{\"metadata\":{},\"status\":{\"phase\":\"Running\",\"conditions\":["
+                         "{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+  assert_true(ru_pod_ready(p));
+  assert_false(ru_pod_terminating(p));
+  cJSON_AddStringToObject(cJSON_GetObjectItem(p, "metadata"), "deletionTimestamp", "2026-01-01T00:00:00Z");
+  assert_true(ru_pod_terminating(p));
+  cJSON_Delete(p);
+  p = cJSON_Parse("{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}");
+  assert_false(ru_pod_ready(p));
+  cJSON_Delete(p);
+  p = cJSON_Parse("{\"status\":{\"phase\":\"Pending\"}}");
+  assert_false(ru_pod_ready(p));
+  cJSON_Delete(p);
+  p = cJSON_Parse("{\"status\":{\"phase\":\"Succeeded\"}}");
+  assert_true(ru_pod_terminating(p));
+  cJSON_Delete(p);
+}
+
+static void test_selector(void **s) {
+  (void)s;
+  cJSON *l = cJSON_Parse("{\"app\":\"web\",\"tier\":\"front\",\"env\":\"prod\"}");
+  int m;
+  assert_int_equal(ru_selector_match(&m, "app=web", l), MBCAS_OK);
+  assert_true(m);
+  assert_int_equal(ru_selector_match(&m, "app=web,tier==front", l), MBCAS_OK);
+  assert_true(m);
+  assert_int_equal(ru_selector_match(&m, "app=web,tier!=front", l), MBCAS_OK);
+  assert_false(m);
+  assert_int_equal(ru_selector_match(&m, "app=db", l), MBCAS_OK);
+  assert_false(m);
+  assert_int_equal(ru_selector_match(&m, "env in (prod, staging)", l), MBCAS_OK);
+  assert_true(m);
+  assert_int_equal(ru_selector_match(&m, "env notin (prod)", l), MBCAS_OK);
+  assert_false(m);
+  assert_int_equal(ru_selector_match(&m, "app,!canary", l), MBCAS_OK);
+  assert_true(m);
+  assert_int_equal(ru_selector_match(&m, "!app", l), MBCAS_OK);
+  assert_false(m);
+  assert_int_equal(ru_selector_match(&m, "missing!=x", l), MBCAS_OK);
+  assert_true(m);
+  assert_int_equal(ru_selector_match(&m, "", l), MBCAS_OK);
+  assert_false(m); /* empty selector selects nothing */
+  assert_int_equal(ru_selector_match(&m, NULL, l), MBCAS_OK);
+  assert_false(m);
+  assert_int_equal(ru_selector_match(&m, "env in prod", l), MBCAS_EINVAL);
+  assert_int_equal(ru_selector_match(&m, "env in (prod", l), MBCAS_EINVAL);
+  assert_int_equal(ru_selector_match(&m, "=x", l), MBCAS_EINVAL);
+  cJSON *ml = cJSON_Parse("{\"app\":\"web\"}");
+  assert_true(ru_labels_match(ml, l));
+  cJSON_ReplaceItemInObject(ml, "app", cJSON_CreateString("db"));
+  assert_false(ru_labels_match(ml, l));
+  assert_true(ru_labels_match(NULL, l));
+  cJSON_Delete(ml);
+  cJSON_Delete(l);
+}
+
+static void test_map(void **s) {
+  (void)s;
+  ru_map *m = ru_map_new(sizeof(int));
+  assert_non_null(m);
+  int created = 0;
+  for (int i = 0; i < 1000; i++) {
+    char k[32];
+    snprintf(k, sizeof k, "ns/pod-%d", i);
+    int *v = ru_map_upsert(m, k, &created);
+    assert_non_null(v);
+    assert_true(created);
+    *v = i;
+  }
+  assert_int_equal(ru_map_len(m), 1000);
+  int *v = ru_map_upsert(m, "ns/pod-7", &created);
+  assert_false(created);
+  assert_int_equal(*v, 7);
+  assert_int_equal(*(int *)ru_map_get(m, "ns/pod-999"), 999);
+  assert_null(ru_map_get(m, "nope"));
+  assert_true(ru_map_remove(m, "ns/pod-7"));
+  assert_false(ru_map_remove(m, "ns/pod-7"));
+  assert_null(ru_map_get(m, "ns/pod-7"));
+  assert_int_equal(ru_map_len(m), 999);
+  /* first sweep clears the creation marks; touched entries survive the next */
+  assert_int_equal(ru_map_sweep(m), 0);
+  ru_map_touch(m, "ns/pod-1");
+  ru_map_touch(m, "ns/pod-2");
+  ru_map_touch(m, "absent");
+  assert_int_equal(ru_map_sweep(m), 997);
+  assert_int_equal(ru_map_len(m), 2);
+  assert_non_null(ru_map_get(m, "ns/pod-1"));
+  /* tombstones are reused and do not break lookups */
+  for (int i = 0; i < 100; i++) {
+    char k[32];
+    snprintf(k, sizeof k, "x-%d", i);
+    assert_non_null(ru_map_upsert(m, k, NULL));
+    assert_true(ru_map_remove(m, k));
+  }
+  assert_int_equal(ru_map_len(m), 2);
+  assert_non_null(ru_map_get(m, "ns/pod-2"));
+  ru_map_free(m);
+  ru_map_free(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_paths), cmocka_unit_test(test_pod_state),
+      cmocka_unit_test(test_selector), cmocka_unit_test(test_map),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
