@@ -463,7 +463,9 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
       if (fd > 1.0) fd = 1.0;
       if (fd > ob.demand) {
         ob.demand = fd;
-        if (ob.pods_at_cap < ob.pods) ob.pods_at_cap = ob.pods; /* headroom is spoken for */
+        /* the forecast needs most of every cap: the vertical room is spoken for, so the
+         * at-cap condition of horizontal_decide is taken as met (it has no forecast input) */
+        if (fd >= c->horiz.scale_out_demand && ob.pods_at_cap < ob.pods) ob.pods_at_cap = ob.pods;
       }
     }
     ob.market_replicas = total;
@@ -536,23 +538,14 @@ mbcas_rc sim_run(sim_scores *out, const sim_config *cin, sim_policy pol, const d
       if (load[k] > first) first = load[k];
     double q = 0;
     if (pol == SIM_STATIC) {
-      double *tmp = malloc((n ? n : 1) * sizeof(double));
-      if (!tmp) {
-        rc = mbcas_err_set(err, MBCAS_ENOMEM, "", "out of memory");
-        goto done;
-      }
-      memcpy(tmp, load, n * sizeof(double));
-      /* quantile by partial sort: simple qsort */
       wv *a = malloc((n ? n : 1) * sizeof(wv));
       if (!a) {
-        free(tmp);
         rc = mbcas_err_set(err, MBCAS_ENOMEM, "", "out of memory");
         goto done;
       }
-      for (size_t k = 0; k < n; k++) a[k] = (wv){tmp[k], 1.0};
+      for (size_t k = 0; k < n; k++) a[k] = (wv){load[k], 1.0};
       q = wquantile(a, n, c->static_quantile);
       free(a);
-      free(tmp);
     }
     for (int t = 0; t < SIM_TIERS; t++) {
       int32_t r = sim_replicas_for(c, t, pol == SIM_STATIC ? q : first, c->target_util);

@@ -1,6 +1,6 @@
 /* events.c - Event recorder with aggregation. See events.h.
  *
- * Sections: types, LRU cache, REST sink, API. */
+ * Sections: types and the spam filter, LRU cache, REST sink, API. */
 #include "events.h"
 
 #include <pthread.h>
@@ -11,9 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "log.h"
 
+#define SPAM_SLOTS 1024
+
 /* ---- types ---- */
+
+static size_t hash_str(const char *s);
 
 typedef struct entry {
   char *key;   /* kind \x1f ns \x1f name \x1f uid \x1f type \x1f reason \x1f message */
@@ -35,7 +40,38 @@ struct kube_events {
   entry *head, *tail;
   unsigned long created, patched;
   unsigned long long last_nanos; /* last Event name suffix */
+  /* spam filter: one bucket per object, in a fixed table; a slot taken by
+   * another object is reset for the newcomer (lenient, bounded memory) */
+  struct spam {
+    char *obj;
+    double tokens, last;
+  } spam[SPAM_SLOTS];
+  double spam_burst, spam_qps;
+  double (*clock)(void *ud);
+  void *clock_ud;
+  unsigned long dropped;
 };
+
+/* Take a token for obj (kind/ns/name/uid). 1 if allowed. Called with mu held. */
+static int spam_allow(struct kube_events *r, const char *obj) {
+  if (r->spam_qps < 0) return 1;
+  double now = r->clock ? r->clock(r->clock_ud) : kube_now();
+  struct spam *s = &r->spam[hash_str(obj) % SPAM_SLOTS];
+  if (!s->obj || strcmp(s->obj, obj) != 0) {
+    char *copy = strdup(obj);
+    if (!copy) return 1;
+    free(s->obj);
+    s->obj = copy;
+    s->tokens = r->spam_burst;
+    s->last = now;
+  }
+  s->tokens += (now - s->last) * r->spam_qps;
+  if (s->tokens > r->spam_burst) s->tokens = r->spam_burst;
+  s->last = now;
+  if (s->tokens < 1) return 0;
+  s->tokens -= 1;
+  return 1;
+}
 
 /* ---- LRU cache ---- */
 
@@ -137,6 +173,10 @@ mbcas_rc kube_events_new(kube_events **out, const kube_events_opts *o) {
     r->sink_ud = r;
   }
   r->cap = o->cache_size ? o->cache_size : 4096;
+  r->spam_burst = o->spam_burst > 0 ? o->spam_burst : 25;
+  r->spam_qps = o->spam_qps != 0 ? o->spam_qps : 1.0 / 300;
+  r->clock = o->clock;
+  r->clock_ud = o->clock_ud;
   r->nbuckets = 16;
   while (r->nbuckets < r->cap) r->nbuckets *= 2;
   r->buckets = calloc(r->nbuckets, sizeof(*r->buckets));
@@ -158,6 +198,7 @@ void kube_events_free(kube_events *r) {
     n = e->next;
     entry_free(e);
   }
+  for (int i = 0; i < SPAM_SLOTS; i++) free(r->spam[i].obj);
   free(r->buckets);
   free(r->component);
   free(r->host);
@@ -258,9 +299,20 @@ mbcas_rc kube_events_record(kube_events *r, const kube_object_ref *obj, const ch
            s_or(obj->uid, ""), type, reason, msg);
   char now[40];
   kube_time_rfc3339(now, sizeof(now));
+  /* the object part of key: kind, ns, name, uid */
+  char objkey[512];
+  snprintf(objkey, sizeof(objkey), "%s\x1f%s\x1f%s\x1f%s", obj->kind, ns, obj->name,
+           s_or(obj->uid, ""));
 
   pthread_mutex_lock(&r->mu);
   mbcas_rc rc;
+  if (!spam_allow(r, objkey)) {
+    r->dropped++;
+    pthread_mutex_unlock(&r->mu);
+    LOG_DEBUG("event dropped by spam filter", "kind=%s reason=%s", obj->kind, reason);
+    free(key);
+    return MBCAS_ETOOMANY;
+  }
   entry *e = cache_find(r, key);
   if (e) {
     char patch[128];
@@ -306,6 +358,13 @@ unsigned long kube_events_created(kube_events *r) {
 unsigned long kube_events_patched(kube_events *r) {
   pthread_mutex_lock(&r->mu);
   unsigned long n = r->patched;
+  pthread_mutex_unlock(&r->mu);
+  return n;
+}
+
+unsigned long kube_events_dropped(kube_events *r) {
+  pthread_mutex_lock(&r->mu);
+  unsigned long n = r->dropped;
   pthread_mutex_unlock(&r->mu);
   return n;
 }

@@ -7,7 +7,10 @@
  * event correlator does; when the Event has expired on the server (404), a new
  * one is created. The tuples live in a bounded LRU cache (default 4096): the
  * least recently used is forgotten first, and its next repeat starts a new Event.
- * Messages are cut to 1024 bytes.
+ * Messages are cut to 1024 bytes. Like client-go's spam filter, each involved
+ * object has a token bucket (burst 25, one more every 5 minutes) that every
+ * record, repeat or not, must pass; records over it are dropped
+ * (MBCAS_ETOOMANY) so a flapping object cannot flood the API server.
  *
  * Owns: the cache and copies of every string. Borrows: the kube_client (or the
  * sink given for tests). Thread safety: every function may be called from any
@@ -52,14 +55,19 @@ typedef struct kube_events_opts {
   const char *component;       /* source.component; NULL: "mbcas-operator" */
   const char *host;            /* source.host / reportingInstance; NULL: hostname */
   size_t cache_size;           /* 0: 4096 */
+  int spam_burst;              /* per-object bucket size; 0: 25 */
+  double spam_qps;             /* per-object refill; 0: 1/300; < 0: no spam filter */
+  double (*clock)(void *ud);   /* monotonic seconds for the filter; NULL: kube_now() */
+  void *clock_ud;
 } kube_events_opts;
 
 mbcas_rc kube_events_new(kube_events **out, const kube_events_opts *opts);
 void kube_events_free(kube_events *r);
 
 /* Record an Event. type is "Normal" or "Warning"; reason is CamelCase
- * ("MarketCleared"). Returns the result of the API call (MBCAS_EINVAL for bad
- * arguments). Failures are also logged: callers usually ignore the code. */
+ * ("MarketCleared"). Returns the result of the API call, MBCAS_EINVAL for bad
+ * arguments, MBCAS_ETOOMANY when the spam filter dropped it. Failures are also
+ * logged: callers usually ignore the code. */
 mbcas_rc kube_events_record(kube_events *r, const kube_object_ref *obj, const char *type,
                             const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -68,6 +76,7 @@ mbcas_rc kube_events_record(kube_events *r, const kube_object_ref *obj, const ch
 size_t kube_events_cache_len(kube_events *r);
 unsigned long kube_events_created(kube_events *r);
 unsigned long kube_events_patched(kube_events *r);
+unsigned long kube_events_dropped(kube_events *r);
 
 /* metav1.Time now: "2026-11-23T19:00:00Z". Returns buf. */
 const char *kube_time_rfc3339(char *buf, size_t len);

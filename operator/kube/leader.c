@@ -62,6 +62,13 @@ mbcas_rc kube_leader_write_guard(void *ud) {
   return kube_leader_is_leader() ? MBCAS_OK : MBCAS_ENOTLEADER;
 }
 
+mbcas_rc kube_leader_write_allowed(const char *group, const char *resource) {
+  if (group && resource && strcmp(group, "coordination.k8s.io") == 0 &&
+      strcmp(resource, "leases") == 0)
+    return MBCAS_OK;
+  return kube_leader_write_guard(NULL);
+}
+
 void kube_leader_reset_process_state(void) {
   pthread_mutex_lock(&g_mu);
   g_elector = NULL;

@@ -112,6 +112,10 @@ int kube_leader_is_leader(void);
 /* Write hook for rest.c and reconcilers: MBCAS_OK when writes are allowed,
  * MBCAS_ENOTLEADER otherwise. ud is ignored (fits a hook signature). */
 mbcas_rc kube_leader_write_guard(void *ud);
+/* The guard for a write to group/resource, for rest.c to call before POST, PUT,
+ * PATCH and DELETE: writes to coordination.k8s.io leases (the election itself)
+ * always pass; everything else as kube_leader_write_guard(). */
+mbcas_rc kube_leader_write_allowed(const char *group, const char *resource);
 /* Forget the process-wide elector (tests only). */
 void kube_leader_reset_process_state(void);
 

@@ -116,8 +116,10 @@ class Emulator:
     def request(self, method, path, body=None, ctype="application/json", query=None):
         headers = {"Authorization": "Bearer " + self.admin_token, "Content-Type": ctype,
                    "User-Agent": "mbcas-scenario/1"}
-        data = json.dumps(body).encode() if body is not None else b""
-        req = Request(method, path, query or {}, headers, data)
+        req = Request(method, path, query or {}, headers, b"")
+        if body is not None:
+            req.obj = body
+            req.body = b"{}"
         return self.app.handle(req)
 
     def create(self, obj):

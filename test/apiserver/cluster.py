@@ -61,7 +61,7 @@ import traceback
 import admission
 import cluster_model
 from cluster_model import Load, QueueState
-from k8sselectors import label_selector_from_dict, matches_labels, parse_label_selector
+from k8sselectors import matches_labels, parse_label_selector
 from store import ApiError, now_rfc3339
 
 POD = ("", "pods")
@@ -88,11 +88,39 @@ DEFAULTS = {
     "events": True,
 }
 DURATION_KEYS = ("tickInterval", "startupDelay", "resizeDelay")
+NODE_KEYS = {"name", "prefix", "count", "cpu", "memory", "pods", "labels", "taints",
+             "allocatable"}
+WORKLOAD_KEYS = {"kind", "namespace", "name", "replicas", "labels", "annotations", "containers",
+                 "nodeSelector", "tolerations", "cpuPerRequest", "serviceTime", "perPodCapacity",
+                 "memoryUsage", "load", "serviceName", "podManagementPolicy"}
 LOAD_ANN = "mbcas.io/sim-load"
 CPR_ANN = "mbcas.io/sim-cpu-per-request"
 CAP_ANN = "mbcas.io/sim-per-pod-capacity"
 SAFE = "bcdfghjklmnpqrstvwxz2456789"
 METRICS_API = "metrics.k8s.io/v1beta1"
+
+
+def check_scenario(sc):
+    """Reject typos early: ValueError naming the entry and the unknown key."""
+    def check(what, d, allowed):
+        if not isinstance(d, dict):
+            raise ValueError("scenario %s: expected a mapping" % what)
+        bad = sorted(set(d) - allowed)
+        if bad:
+            raise ValueError("scenario %s: unknown key %r (allowed: %s)"
+                             % (what, bad[0], ", ".join(sorted(allowed))))
+    check("settings", sc.get("settings") or {}, set(DEFAULTS))
+    for i, n in enumerate(sc.get("nodes") or []):
+        check("nodes[%d]" % i, n, NODE_KEYS)
+        if "name" not in n and "count" not in n:
+            raise ValueError("scenario nodes[%d]: needs name, or count (and prefix)" % i)
+    for i, w in enumerate(sc.get("workloads") or []):
+        check("workloads[%d]" % i, w, WORKLOAD_KEYS)
+        if not w.get("name"):
+            raise ValueError("scenario workloads[%d]: name is required" % i)
+        if w.get("kind", "Deployment") not in ("Deployment", "StatefulSet"):
+            raise ValueError("scenario workloads[%d]: kind must be Deployment or StatefulSet"
+                             % i)
 
 
 def parse_duration(v):
@@ -273,6 +301,7 @@ class Cluster:
     def __init__(self, store, scenario=None, options=None):
         self.store = store
         self.scenario = scenario or {}
+        check_scenario(self.scenario)
         options = dict(options or {})
         self.clock = options.pop("clock", None) or time.monotonic
         self.cfg = dict(DEFAULTS)
@@ -861,13 +890,14 @@ class Cluster:
 
     # ================================================================ writes
     def _write(self, key, ns, name, fn):
-        """Read-modify-write under the store lock; fn(obj) -> truthy to commit."""
+        """Read-modify-write under the store lock; fn(obj) -> truthy to commit.
+        Returns the written object, None when nothing was written."""
         with self.store.lock:
             o = self.store.get(key, ns, name)
             if o is None:
                 return None
             if not fn(o):
-                return o
+                return None
             o["metadata"].pop("resourceVersion", None)
             res = self.store.update(key, o, subresource="all")
         self._drain()
@@ -1422,7 +1452,7 @@ class Cluster:
                 if n is None:
                     continue
                 o = self._write(POD, key[0], key[1],
-                                lambda o, n=n: self._make_running(o, n) or True)
+                                lambda o, n=n: self._make_running(o, n))
                 if o is not None:
                     for c in o["spec"].get("containers") or []:
                         self._event(o, "Pod", "Normal", "Started", "Started container %s"

@@ -50,9 +50,10 @@ def main():
         return r
     timed("idle tick", c.step)
     d = store.get(cluster.DEPLOY, "ns-00", "svc-000")
-    d["spec"]["replicas"] = max(0, per - 500)
+    gone = min(per, 500)
+    d["spec"]["replicas"] = per - gone
     store.update(cluster.DEPLOY, d)
-    timed("tick deleting 500 pods", c.step)
+    timed("tick deleting %d pods" % gone, c.step)
     timed("PodMetrics list, all namespaces",
           lambda: c.handle_metrics("GET", "/apis/metrics.k8s.io/v1beta1/pods", {}))
     timed("PodMetrics list, one namespace",

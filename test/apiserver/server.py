@@ -48,6 +48,7 @@ class Request:
         self.body = body              # bytes
         self.user = None
         self.warnings = []
+        self.obj = None               # pre-decoded body (in-process callers)
 
     def q(self, name, default=None):
         return self.query.get(name, default)
@@ -76,6 +77,8 @@ class Request:
         return self.q("dryRun") == "All"
 
     def json_body(self):
+        if self.obj is not None:
+            return deepcopy(self.obj)
         if not self.body:
             raise ApiError(400, "BadRequest", "the body of the request was empty")
         ct = self.content_type
@@ -527,6 +530,8 @@ class App:
                 list_rv = rv
             md = {}
             cont = ""
+            if match is not None:
+                remaining = 0  # not reported with selectors, like the real server
             if last is not None:
                 k = last[1] if (ns is not None or not rt.namespaced) else "%s/%s" % last
                 cont = encode_continue(list_rv, k)

@@ -321,7 +321,12 @@ class Store:
                 items.append(o)
             if last is None:
                 return items, rv, None, 0
-            # count remaining matches
+            # count remaining matches (the real server only reports a count when there is
+            # no selector; without one it is a bisect away)
+            if match is None:
+                end = n if ns is None else bisect.bisect_left(ks, (ns + "\x00", ""))
+                lm = last["metadata"]
+                return items, rv, (lm.get("namespace", ""), lm["name"]), max(0, end - i)
             remaining = 0
             while i < n:
                 k = ks[i]

@@ -181,6 +181,21 @@ class TestControllers(Base):
         self.assertEqual(len(self.pods()), 2)
         self.assertEqual(self.store.get(DEPLOY, "shop", "web")["status"]["readyReplicas"], 2)
 
+    def test_deleted_pod_is_replaced(self):
+        self.make(workloads=[self.wl(replicas=2)])
+        self.advance(3)
+        victim = self.pods()[0]["metadata"]["name"]
+        self.store.delete(POD, "shop", victim)
+        self.advance(0.5)
+        pods = self.pods()
+        self.assertEqual(len(pods), 2)
+        self.assertNotIn(victim, [p["metadata"]["name"] for p in pods])
+        self.assertEqual(self.store.get(DEPLOY, "shop", "web")["status"]["readyReplicas"], 1)
+        self.advance(3)
+        self.assertEqual(self.store.get(DEPLOY, "shop", "web")["status"]["readyReplicas"], 2)
+        self.assertEqual(self.c.nodes["node-0"].alloc_cpu + self.c.nodes["node-1"].alloc_cpu +
+                         self.c.nodes["node-2"].alloc_cpu, 1000)
+
     def test_template_change_rolls_to_new_replicaset(self):
         self.make(workloads=[self.wl(replicas=2)])
         self.advance(3)
@@ -244,6 +259,33 @@ class TestControllers(Base):
         for it in body["items"]:
             # 40 rps / 2 pods * 0.02 cpu-s = 0.4 cores
             self.assertEqual(it["containers"][0]["usage"]["cpu"], "400000000n")
+        # kubectl annotate at run time: a new load
+        d = self.store.get(DEPLOY, "default", "api")
+        d["metadata"]["annotations"][cluster.LOAD_ANN] = '{"steps": [{"t": 0, "value": 10}]}'
+        self.store.update(DEPLOY, d)
+        self.advance(0.5)
+        _, body = self.c.handle_metrics("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/"
+                                        "default/pods", {})
+        self.assertEqual([i["containers"][0]["usage"]["cpu"] for i in body["items"]],
+                         ["100000000n"] * 2)
+
+    def test_node_spec(self):
+        self.make(nodes=[{"name": "big-1", "cpu": "8", "memory": "32Gi", "pods": 20,
+                          "labels": {"zone": "a"}, "allocatable": {"cpu": "7500m"},
+                          "taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}]},
+                         {"prefix": "w", "count": 12, "cpu": 2}], workloads=[])
+        names = sorted(n["metadata"]["name"] for n in self.store.list(NODE))
+        self.assertEqual(names, ["big-1"] + ["w-%02d" % i for i in range(12)])
+        n = self.store.get(NODE, "", "big-1")
+        self.assertEqual(n["status"]["capacity"]["cpu"], "8")
+        self.assertEqual(n["status"]["allocatable"]["cpu"], "7500m")
+        self.assertEqual(n["status"]["allocatable"]["pods"], "20")
+        self.assertEqual(n["metadata"]["labels"]["zone"], "a")
+        self.assertEqual(n["metadata"]["labels"]["kubernetes.io/hostname"], "big-1")
+        self.assertEqual(n["spec"]["taints"][0]["key"], "k")
+        ready = [c for c in n["status"]["conditions"] if c["type"] == "Ready"][0]
+        self.assertEqual((ready["status"], ready["reason"]), ("True", "KubeletReady"))
+        self.assertEqual(self.c.nodes["big-1"].cpu, 7500)
 
     def test_simulation_off(self):
         self.make(workloads=[self.wl(replicas=2)], settings={"simulate": False})
@@ -705,6 +747,21 @@ class TestModel(unittest.TestCase):
         self.assertEqual((f["latency"], f["queue"], f["cpu"]), (0.01, 0.0, 0.0))
         f = cluster_model.pod_figures(5.0, 0.0, 0.0, 0.01, 0.0)
         self.assertEqual(f["demand"], 1.0)
+
+    def test_scenario_typos_rejected(self):
+        for sc, msg in (({"settings": {"timescale": 2}}, "settings: unknown key 'timescale'"),
+                        ({"nodes": [{"name": "a", "cpus": 2}]}, "nodes[0]: unknown key 'cpus'"),
+                        ({"nodes": [{"cpu": 2}]}, "nodes[0]: needs name"),
+                        ({"workloads": [{"name": "w", "replica": 2}]},
+                         "workloads[0]: unknown key 'replica'"),
+                        ({"workloads": [{"replicas": 2}]}, "workloads[0]: name is required"),
+                        ({"workloads": [{"name": "w", "kind": "Job"}]}, "kind must be")):
+            with self.assertRaises(ValueError) as cm:
+                cluster.Cluster(Store(), sc, {})
+            self.assertIn(msg, str(cm.exception))
+        with self.assertRaises(cluster_model.LoadError):
+            cluster.Cluster(Store(), {"workloads": [{"name": "w", "load": {"steps": []}}]},
+                            {}).start(threads=False)
 
     def test_parse_duration(self):
         self.assertEqual([cluster.parse_duration(x) for x in (2, "500ms", "2s", "1m", "3")],

@@ -150,6 +150,8 @@ class Cluster:
             if op.alive():
                 op.proc.kill()
                 op.proc.wait()
+            if not op.log.closed:
+                op.log.close()
         if exc[0] is not None:
             for op in self.ops:
                 try:
@@ -205,7 +207,8 @@ class Cluster:
         return st, body
 
     def patch(self, path, patch):
-        return self.emu.req("PATCH", path, body=patch, ctype="application/merge-patch+json")
+        st, _, body = self.emu.req("PATCH", path, body=patch, ctype="application/merge-patch+json")
+        return st, body
 
     def fault(self, f):
         st, _, body = self.emu.req("POST", "/_emulator/faults", body=f)

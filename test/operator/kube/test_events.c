@@ -53,7 +53,8 @@ static const kube_object_ref sb = {.api_version = "mbcas.io/v1alpha1", .kind = "
                                    .resource_version = "42"};
 
 static kube_events *make(fake_sink *f, size_t cache) {
-  kube_events_opts o = {.sink = &sink, .sink_ud = f, .host = "node-1", .cache_size = cache};
+  kube_events_opts o = {.sink = &sink, .sink_ud = f, .host = "node-1", .cache_size = cache,
+                        .spam_qps = -1};
   kube_events *r;
   assert_int_equal(kube_events_new(&r, &o), MBCAS_OK);
   return r;
@@ -227,6 +228,40 @@ static void test_threads_one_event(void **state) {
   kube_events_free(shared);
 }
 
+static double fake_now;
+static double fake_clock(void *ud) {
+  (void)ud;
+  return fake_now;
+}
+
+static void test_spam_filter(void **state) {
+  (void)state;
+  fake_sink f = {0};
+  fake_now = 100;
+  kube_events_opts o = {.sink = &sink, .sink_ud = &f, .host = "h", .clock = fake_clock};
+  kube_events *r;
+  assert_int_equal(kube_events_new(&r, &o), MBCAS_OK); /* defaults: burst 25, 1 per 300 s */
+  for (int i = 0; i < 25; i++)
+    assert_int_equal(kube_events_record(r, &sb, "Normal", "Flap", "n=%d", i), MBCAS_OK);
+  assert_int_equal(kube_events_record(r, &sb, "Normal", "Flap", "n=%d", 25), MBCAS_ETOOMANY);
+  assert_int_equal(kube_events_record(r, &sb, "Normal", "Flap", "n=0"), MBCAS_ETOOMANY);
+  assert_int_equal(kube_events_dropped(r), 2);
+  assert_int_equal(f.creates, 25);
+  /* another object has its own bucket */
+  kube_object_ref other = sb;
+  other.name = "cart";
+  assert_int_equal(kube_events_record(r, &other, "Normal", "Flap", "x"), MBCAS_OK);
+  /* one token back after 300 s */
+  fake_now += 299;
+  assert_int_equal(kube_events_record(r, &sb, "Normal", "Flap", "n=0"), MBCAS_ETOOMANY);
+  fake_now += 2; /* comfortably past one refill, whatever the float rounding */
+  assert_int_equal(kube_events_record(r, &sb, "Normal", "Flap", "n=0"), MBCAS_OK);
+  assert_int_equal(f.patches, 1);
+  assert_int_equal(kube_events_record(r, &sb, "Normal", "Flap", "n=0"), MBCAS_ETOOMANY);
+  cJSON_Delete(f.last_event);
+  kube_events_free(r);
+}
+
 int main(void) {
   mbcas_log_set_level(MBCAS_LOG_OFF);
   const struct CMUnitTest tests[] = {
@@ -236,6 +271,7 @@ int main(void) {
       cmocka_unit_test(test_lru_bound),
       cmocka_unit_test(test_args_and_cluster_scope),
       cmocka_unit_test(test_threads_one_event),
+      cmocka_unit_test(test_spam_filter),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

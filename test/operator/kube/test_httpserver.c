@@ -238,6 +238,39 @@ static void test_no_metrics_and_errors(void **state) {
   assert_int_equal(kube_http_port(NULL), -1);
 }
 
+/* One connection, several requests (how Prometheus and kubelet probes behave). */
+static void test_keepalive(void **state) {
+  (void)state;
+  kube_metrics *m;
+  assert_int_equal(kube_metrics_new(&m), MBCAS_OK);
+  kube_metric *g;
+  assert_int_equal(kube_metrics_gauge(m, &g, "g", "h", NULL), MBCAS_OK);
+  kube_http *s;
+  assert_int_equal(kube_http_start(&s, "127.0.0.1:0", m, NULL), MBCAS_OK);
+  CURL *c = curl_easy_init();
+  const char *paths[] = {"/healthz", "/metrics", "/readyz", "/nope", "/metrics"};
+  const long codes[] = {200, 200, 200, 404, 200};
+  for (int i = 0; i < 5; i++) {
+    resp r = {0};
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", kube_http_port(s), paths[i]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.code);
+    assert_int_equal(r.code, codes[i]);
+    long connects = -1;
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+    assert_int_equal(connects, i == 0 ? 1 : 0); /* reused after the first */
+    free(r.body);
+  }
+  curl_easy_cleanup(c);
+  kube_http_stop(s);
+  kube_metrics_free(m);
+}
+
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
@@ -245,6 +278,7 @@ int main(void) {
       cmocka_unit_test(test_endpoints),
       cmocka_unit_test(test_large_metrics_body),
       cmocka_unit_test(test_no_metrics_and_errors),
+      cmocka_unit_test(test_keepalive),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();

@@ -177,8 +177,12 @@ static void test_renew_deadline(void **state) {
   kube_leader *l = make(&f, "me", &e, NULL, 1);
   assert_false(kube_leader_is_leader()); /* process-wide elector exists, not leading */
   assert_int_equal(kube_leader_write_guard(NULL), MBCAS_ENOTLEADER);
+  assert_int_equal(kube_leader_write_allowed("", "pods"), MBCAS_ENOTLEADER);
+  assert_int_equal(kube_leader_write_allowed(NULL, NULL), MBCAS_ENOTLEADER);
+  assert_int_equal(kube_leader_write_allowed("coordination.k8s.io", "leases"), MBCAS_OK);
   assert_int_equal(kube_leader_try(l), MBCAS_OK);
   assert_true(kube_leader_is_leader());
+  assert_int_equal(kube_leader_write_allowed("", "pods"), MBCAS_OK);
   assert_int_equal(kube_leader_write_guard(NULL), MBCAS_OK);
 
   /* the API server becomes unreachable */

@@ -67,7 +67,7 @@ static void on_stop(void *ud) { __atomic_fetch_add(&((counts *)ud)->stopped, 1, 
 static kube_leader *elector(kube_client *c, const char *id, int release, int process_wide,
                             counts *n) {
   kube_leader_opts o = {.client = c, .ns = "default", .name = "mbcas-it", .identity = id,
-                        .lease_duration = 2, .renew_deadline = 1.5, .retry_period = 0.2,
+                        .lease_duration = 4, .renew_deadline = 3, .retry_period = 0.3,
                         .release_on_cancel = release, .process_wide = process_wide,
                         .cb = {.started_leading = on_start, .stopped_leading = on_stop, .ud = n}};
   kube_leader *l = NULL;
@@ -89,7 +89,7 @@ static void test_handover(void **state) {
   kube_lease_record rec;
   assert_int_equal(kube_lease_get(ca, "default", "mbcas-it", &rec), MBCAS_OK);
   assert_string_equal(rec.holder, "replica-a");
-  assert_int_equal(rec.lease_duration_seconds, 2);
+  assert_int_equal(rec.lease_duration_seconds, 4);
   assert_true(rec.resource_version[0] != '\0');
   assert_true(rec.renew_time[0] != '\0');
 
@@ -178,7 +178,7 @@ static int child_main(const char *kubeconfig, const char *identity) {
       kube_client_new(&cl, c, NULL, NULL) != MBCAS_OK)
     return 2;
   kube_leader_opts o = {.client = cl, .ns = "default", .name = "mbcas-proc", .identity = identity,
-                        .lease_duration = 2, .renew_deadline = 1.5, .retry_period = 0.2};
+                        .lease_duration = 4, .renew_deadline = 3, .retry_period = 0.3};
   kube_leader *l;
   if (kube_leader_new(&l, &o) != MBCAS_OK || kube_leader_start(l) != MBCAS_OK) return 2;
   int rc = 3;
@@ -201,7 +201,7 @@ static void test_handover_between_processes(void **state) {
   (void)state;
   counts na = {0};
   kube_leader_opts o = {.client = ca, .ns = "default", .name = "mbcas-proc", .identity = "proc-a",
-                        .lease_duration = 2, .renew_deadline = 1.5, .retry_period = 0.2,
+                        .lease_duration = 4, .renew_deadline = 3, .retry_period = 0.3,
                         .cb = {.started_leading = on_start, .stopped_leading = on_stop, .ud = &na}};
   kube_leader *a;
   assert_int_equal(kube_leader_new(&a, &o), MBCAS_OK);
