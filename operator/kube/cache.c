@@ -104,7 +104,7 @@ static const cJSON *controller_ref(const cJSON *md) {
 }
 
 /* Fill (or measure, when b->base is NULL) a pod record. */
-static kube_pod *build_pod(builder *b, const cJSON *pod, char *wlbuf, size_t wlsz) {
+static void build_pod(builder *b, const cJSON *pod, char *wlbuf, size_t wlsz) {
   const cJSON *md = jo(pod, "metadata"), *spec = jo(pod, "spec"), *status = jo(pod, "status");
   kube_pod *p = b_alloc(b, sizeof(kube_pod));
   kube_pod tmp;
@@ -207,8 +207,6 @@ static kube_pod *build_pod(builder *b, const cJSON *pod, char *wlbuf, size_t wls
     i++;
   }
   p->ncontainers = i;
-  if (p == &tmp) return NULL;
-  return p;
 }
 
 kube_pod *kube_pod_slim(const cJSON *pod) {
@@ -219,7 +217,8 @@ kube_pod *kube_pod_slim(const cJSON *pod) {
   char *mem = malloc(m.off);
   if (!mem) return NULL;
   builder f = {mem, 0};
-  kube_pod *p = build_pod(&f, pod, wl, sizeof wl);
+  build_pod(&f, pod, wl, sizeof wl);
+  kube_pod *p = (kube_pod *)mem; /* the record is the first thing allocated */
   p->bytes = m.off;
   return p;
 }

@@ -20,6 +20,14 @@
 
 static size_t hash_str(const char *s);
 
+/* An Event waiting in the async queue (copies of every string). */
+typedef struct pend {
+  struct pend *next;
+  char *api_version, *kind, *ns, *name, *uid, *rv, *type, *reason, *msg;
+} pend;
+static void pend_free(pend *p);
+static void *async_worker(void *arg);
+
 typedef struct entry {
   char *key;   /* kind \x1f ns \x1f name \x1f uid \x1f type \x1f reason \x1f message */
   char *name;  /* Event name */
@@ -50,6 +58,15 @@ struct kube_events {
   double (*clock)(void *ud);
   void *clock_ud;
   unsigned long dropped;
+  /* asynchronous mode: a bounded FIFO drained by one thread */
+  int async;
+  pthread_mutex_t qmu;
+  pthread_cond_t qcv;
+  pend *qhead, *qtail;
+  size_t npending, qmax;
+  int qstop, qbusy, qthread;
+  pthread_t worker;
+  unsigned long qdropped;
 };
 
 /* Take a token for obj (kind/ns/name/uid). 1 if allowed. Called with mu held. */
@@ -177,6 +194,9 @@ mbcas_rc kube_events_new(kube_events **out, const kube_events_opts *o) {
   r->spam_qps = o->spam_qps != 0 ? o->spam_qps : 1.0 / 300;
   r->clock = o->clock;
   r->clock_ud = o->clock_ud;
+  pthread_mutex_init(&r->qmu, NULL);
+  pthread_cond_init(&r->qcv, NULL);
+  r->qmax = o->queue_size ? o->queue_size : 1000;
   r->nbuckets = 16;
   while (r->nbuckets < r->cap) r->nbuckets *= 2;
   r->buckets = calloc(r->nbuckets, sizeof(*r->buckets));
@@ -188,12 +208,33 @@ mbcas_rc kube_events_new(kube_events **out, const kube_events_opts *o) {
     kube_events_free(r);
     return MBCAS_ENOMEM;
   }
+  if (o->async) {
+    if (pthread_create(&r->worker, NULL, async_worker, r) != 0) {
+      kube_events_free(r);
+      return MBCAS_ERR;
+    }
+    r->qthread = 1;
+    r->async = 1;
+  }
   *out = r;
   return MBCAS_OK;
 }
 
 void kube_events_free(kube_events *r) {
   if (!r) return;
+  if (r->qthread) {
+    pthread_mutex_lock(&r->qmu);
+    r->qstop = 1;
+    pthread_cond_broadcast(&r->qcv);
+    pthread_mutex_unlock(&r->qmu);
+    pthread_join(r->worker, NULL);
+  }
+  for (pend *p = r->qhead, *n; p; p = n) {
+    n = p->next;
+    pend_free(p);
+  }
+  pthread_cond_destroy(&r->qcv);
+  pthread_mutex_destroy(&r->qmu);
   for (entry *e = r->head, *n; e; e = n) {
     n = e->next;
     entry_free(e);
@@ -279,17 +320,9 @@ static mbcas_rc create_locked(kube_events *r, const kube_object_ref *obj, const 
   return MBCAS_OK;
 }
 
-mbcas_rc kube_events_record(kube_events *r, const kube_object_ref *obj, const char *type,
-                            const char *reason, const char *fmt, ...) {
-  if (!r || !obj || !obj->kind || !*obj->kind || !obj->name || !*obj->name || !type ||
-      (strcmp(type, "Normal") != 0 && strcmp(type, "Warning") != 0) || !reason || !*reason ||
-      !fmt)
-    return MBCAS_EINVAL;
-  char msg[KUBE_EVENT_MESSAGE_MAX + 1];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
+/* Filter, aggregate and write one Event (the synchronous path). */
+static mbcas_rc record_msg(kube_events *r, const kube_object_ref *obj, const char *type,
+                           const char *reason, const char *msg) {
   const char *ns = s_or(obj->ns, "default");
   size_t klen = strlen(obj->kind) + strlen(ns) + strlen(obj->name) + strlen(s_or(obj->uid, "")) +
                 strlen(type) + strlen(reason) + strlen(msg) + 8;
@@ -341,6 +374,108 @@ mbcas_rc kube_events_record(kube_events *r, const kube_object_ref *obj, const ch
   return rc;
 }
 
+/* ---- asynchronous mode ---- */
+
+static void pend_free(pend *p) {
+  if (!p) return;
+  free(p->api_version);
+  free(p->kind);
+  free(p->ns);
+  free(p->name);
+  free(p->uid);
+  free(p->rv);
+  free(p->type);
+  free(p->reason);
+  free(p->msg);
+  free(p);
+}
+
+static char *dup_or_null(const char *s, int *oom) {
+  if (!s) return NULL;
+  char *d = strdup(s);
+  if (!d) *oom = 1;
+  return d;
+}
+
+static mbcas_rc enqueue(kube_events *r, const kube_object_ref *obj, const char *type,
+                        const char *reason, const char *msg) {
+  pend *p = calloc(1, sizeof(*p));
+  if (!p) return MBCAS_ENOMEM;
+  int oom = 0;
+  p->api_version = dup_or_null(obj->api_version, &oom);
+  p->kind = dup_or_null(obj->kind, &oom);
+  p->ns = dup_or_null(obj->ns, &oom);
+  p->name = dup_or_null(obj->name, &oom);
+  p->uid = dup_or_null(obj->uid, &oom);
+  p->rv = dup_or_null(obj->resource_version, &oom);
+  p->type = dup_or_null(type, &oom);
+  p->reason = dup_or_null(reason, &oom);
+  p->msg = dup_or_null(msg, &oom);
+  if (oom) {
+    pend_free(p);
+    return MBCAS_ENOMEM;
+  }
+  pthread_mutex_lock(&r->qmu);
+  if (r->qstop || r->npending >= r->qmax) {
+    r->qdropped++;
+    pthread_mutex_unlock(&r->qmu);
+    pend_free(p);
+    return MBCAS_ETOOMANY;
+  }
+  if (r->qtail) r->qtail->next = p;
+  else r->qhead = p;
+  r->qtail = p;
+  r->npending++;
+  pthread_cond_broadcast(&r->qcv);
+  pthread_mutex_unlock(&r->qmu);
+  return MBCAS_OK;
+}
+
+static void *async_worker(void *arg) {
+  kube_events *r = arg;
+  pthread_mutex_lock(&r->qmu);
+  for (;;) {
+    while (!r->qhead && !r->qstop) pthread_cond_wait(&r->qcv, &r->qmu);
+    if (r->qstop) break;
+    pend *p = r->qhead;
+    r->qhead = p->next;
+    if (!r->qhead) r->qtail = NULL;
+    r->qbusy = 1;
+    pthread_mutex_unlock(&r->qmu);
+    kube_object_ref ref = {p->api_version, p->kind, p->ns, p->name, p->uid, p->rv};
+    (void)record_msg(r, &ref, p->type, p->reason, p->msg);
+    pend_free(p);
+    pthread_mutex_lock(&r->qmu);
+    r->npending--;
+    r->qbusy = 0;
+    pthread_cond_broadcast(&r->qcv);
+  }
+  pthread_mutex_unlock(&r->qmu);
+  return NULL;
+}
+
+void kube_events_flush(kube_events *r) {
+  if (!r || !r->async) return;
+  pthread_mutex_lock(&r->qmu);
+  while ((r->npending || r->qbusy) && !r->qstop) pthread_cond_wait(&r->qcv, &r->qmu);
+  pthread_mutex_unlock(&r->qmu);
+}
+
+mbcas_rc kube_events_record(kube_events *r, const kube_object_ref *obj, const char *type,
+                            const char *reason, const char *fmt, ...) {
+  if (!r || !obj || !obj->kind || !*obj->kind || !obj->name || !*obj->name || !type ||
+      (strcmp(type, "Normal") != 0 && strcmp(type, "Warning") != 0) || !reason || !*reason ||
+      !fmt)
+    return MBCAS_EINVAL;
+  char msg[KUBE_EVENT_MESSAGE_MAX + 1];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (r->async) return enqueue(r, obj, type, reason, msg);
+  return record_msg(r, obj, type, reason, msg);
+}
+
 size_t kube_events_cache_len(kube_events *r) {
   pthread_mutex_lock(&r->mu);
   size_t n = r->len;
@@ -366,5 +501,8 @@ unsigned long kube_events_dropped(kube_events *r) {
   pthread_mutex_lock(&r->mu);
   unsigned long n = r->dropped;
   pthread_mutex_unlock(&r->mu);
+  pthread_mutex_lock(&r->qmu);
+  n += r->qdropped;
+  pthread_mutex_unlock(&r->qmu);
   return n;
 }

@@ -12,10 +12,14 @@
  * record, repeat or not, must pass; records over it are dropped
  * (MBCAS_ETOOMANY) so a flapping object cannot flood the API server.
  *
- * Owns: the cache and copies of every string. Borrows: the kube_client (or the
- * sink given for tests). Thread safety: every function may be called from any
- * thread; recording is serialized (one request at a time, under the lock), so
- * two threads reporting the same tuple make one Event with count 2. */
+ * In async mode record() copies the event into a bounded queue and returns at
+ * once; one thread writes them in order (a full queue drops, like client-go).
+ *
+ * Owns: the cache, the queue, its thread and copies of every string. Borrows:
+ * the kube_client (or the sink given for tests). Thread safety: every function
+ * may be called from any thread; writing is serialized (one request at a time,
+ * under the lock), so two threads reporting the same tuple make one Event with
+ * count 2. */
 #ifndef MBCAS_KUBE_EVENTS_H
 #define MBCAS_KUBE_EVENTS_H
 
@@ -59,23 +63,32 @@ typedef struct kube_events_opts {
   double spam_qps;             /* per-object refill; 0: 1/300; < 0: no spam filter */
   double (*clock)(void *ud);   /* monotonic seconds for the filter; NULL: kube_now() */
   void *clock_ud;
+  int async;                   /* 1: record() only queues; a thread writes (client-go's
+                                  broadcaster); reconcilers never wait on the API */
+  size_t queue_size;           /* async backlog bound; 0: 1000 (then drop: ETOOMANY) */
 } kube_events_opts;
 
 mbcas_rc kube_events_new(kube_events **out, const kube_events_opts *opts);
 void kube_events_free(kube_events *r);
 
 /* Record an Event. type is "Normal" or "Warning"; reason is CamelCase
- * ("MarketCleared"). Returns the result of the API call, MBCAS_EINVAL for bad
- * arguments, MBCAS_ETOOMANY when the spam filter dropped it. Failures are also
- * logged: callers usually ignore the code. */
+ * ("MarketCleared"). Returns the result of the API call (async mode: MBCAS_OK
+ * once queued), MBCAS_EINVAL for bad arguments, MBCAS_ETOOMANY when the spam
+ * filter or a full async queue dropped it. Failures are also logged: callers
+ * usually ignore the code. */
 mbcas_rc kube_events_record(kube_events *r, const kube_object_ref *obj, const char *type,
                             const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* Async mode: wait until everything queued so far has been written (tests,
+ * shutdown). No-op in sync mode. */
+void kube_events_flush(kube_events *r);
 
 /* Tuples cached now, and totals since creation (creates, patches). */
 size_t kube_events_cache_len(kube_events *r);
 unsigned long kube_events_created(kube_events *r);
 unsigned long kube_events_patched(kube_events *r);
+/* Records dropped by the spam filter or a full async queue. */
 unsigned long kube_events_dropped(kube_events *r);
 
 /* metav1.Time now: "2026-11-23T19:00:00Z". Returns buf. */

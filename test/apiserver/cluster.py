@@ -40,6 +40,8 @@ Settings (scenario ``settings``; durations in simulated seconds, numbers or "500
   scoreNodes (16)        feasible nodes compared per scheduling decision
   events (true)          write core/v1 Events (Scheduled, FailedScheduling, SuccessfulCreate,
                          SuccessfulDelete, ScalingReplicaSet, Started); never for warm-start pods
+  eventTTL (1h), maxEvents (20000)  the cluster's own Events are deleted after eventTTL
+                         (simulated time) or, oldest first, beyond maxEvents
   podAdmission (true)    false: controller-made pods skip the admission mutations (token volume,
                          default tolerations): smaller objects for 100k-pod scenarios
 Thread safety: all state is guarded by self.mu; store callbacks only append to a deque.
@@ -86,8 +88,10 @@ DEFAULTS = {
     "scoreNodes": 16,
     "podAdmission": True,
     "events": True,
+    "eventTTL": 3600.0,
+    "maxEvents": 20000,
 }
-DURATION_KEYS = ("tickInterval", "startupDelay", "resizeDelay")
+DURATION_KEYS = ("tickInterval", "startupDelay", "resizeDelay", "eventTTL")
 NODE_KEYS = {"name", "prefix", "count", "cpu", "memory", "pods", "labels", "taints",
              "allocatable"}
 WORKLOAD_KEYS = {"kind", "namespace", "name", "replicas", "labels", "annotations", "containers",
@@ -319,6 +323,7 @@ class Cluster:
         self.t0 = None
         self.frozen = None
         self.qos_memo = {}
+        self.my_events = collections.deque()
         self.nodes = {}          # name -> NodeState
         self.node_order = []     # names in creation order (scheduler scan order)
         self.node_rr = 0
@@ -928,7 +933,20 @@ class Cluster:
         try:
             self.store.create(("", "events"), ev)
         except ApiError:
-            pass
+            return
+        self.my_events.append((self.now(), ns, ev["metadata"]["name"]))
+        self._expire_events(self.now())
+
+    def _expire_events(self, t):
+        ttl = float(self.cfg["eventTTL"])
+        cap = int(self.cfg["maxEvents"])
+        q = self.my_events
+        while q and (len(q) > cap or q[0][0] + ttl <= t):
+            _, ns, name = q.popleft()
+            try:
+                self.store.delete(("", "events"), ns, name)
+            except ApiError:
+                pass
 
     # ================================================================ tick
     def _tick(self, t, unlimited=False):
@@ -940,6 +958,8 @@ class Cluster:
 
     def _tick_frozen(self, t, unlimited):
         self._drain()
+        if self.my_events:
+            self._expire_events(t)
         self.created_this_tick = 0
         limit = None if unlimited else int(self.cfg["maxCreatesPerTick"])
         for _ in range(4):  # let controllers, scheduler and kubelet settle a little per tick

@@ -1,5 +1,6 @@
 """HTTP layer of the API-server emulator: authentication, routing, verbs, watch streaming."""
 
+import collections
 import json
 import os
 import queue
@@ -121,6 +122,8 @@ class App:
         self.tokens_lock = threading.Lock()
         self.stopping = threading.Event()
         self.active_watches = 0
+        self._ev_cache = collections.OrderedDict()
+        self._ev_lock = threading.Lock()
         store.subscribe(self._on_event)
 
     # ------------------------------------------------------------ bookkeeping hooks
@@ -605,7 +608,8 @@ class App:
                                 with_columns=first[0])
                 first[0] = False
             else:
-                o = self._out(rt, version, obj)
+                writer.write(self._event_bytes(etype, rt, version, obj))
+                return
             writer.write(dumps({"type": etype, "object": o}).encode() + b"\n")
 
         def bookmark(extra=None):
@@ -676,6 +680,21 @@ class App:
             except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
                 pass
         return None
+
+    def _event_bytes(self, etype, rt, version, obj):
+        """Serialized watch event, shared by all watchers of the same object version
+        (stored objects are immutable, so id + resourceVersion identify the bytes)."""
+        key = (id(obj), obj["metadata"].get("resourceVersion"), etype, version)
+        with self._ev_lock:
+            hit = self._ev_cache.get(key)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        data = dumps({"type": etype, "object": self._out(rt, version, obj)}).encode() + b"\n"
+        with self._ev_lock:
+            self._ev_cache[key] = (obj, data)
+            while len(self._ev_cache) > 4096:
+                self._ev_cache.popitem(last=False)
+        return data
 
     # ------------------------------------------------------------ mutation helpers
     def _prepare_new(self, req, rt, obj, old, field_validation):

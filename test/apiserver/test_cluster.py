@@ -4,6 +4,8 @@ fake clock: every step is explicit, nothing depends on wall-clock time."""
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -195,6 +197,16 @@ class TestControllers(Base):
         self.assertEqual(self.store.get(DEPLOY, "shop", "web")["status"]["readyReplicas"], 2)
         self.assertEqual(self.c.nodes["node-0"].alloc_cpu + self.c.nodes["node-1"].alloc_cpu +
                          self.c.nodes["node-2"].alloc_cpu, 1000)
+
+    def test_events_expire(self):
+        self.make(workloads=[self.wl(replicas=2)], settings={"eventTTL": "10s", "maxEvents": 5})
+        self.advance(3)
+        evs = self.store.list(("", "events"))
+        # 7 written (ScalingReplicaSet, 2 SuccessfulCreate, 2 Scheduled, 2 Started): the 5 newest stay
+        self.assertEqual(sorted(e["reason"] for e in evs),
+                         ["Scheduled", "Scheduled", "Started", "Started", "SuccessfulCreate"])
+        self.advance(10)
+        self.assertEqual(self.store.list(("", "events")), [])
 
     def test_template_change_rolls_to_new_replicaset(self):
         self.make(workloads=[self.wl(replicas=2)])
@@ -612,6 +624,17 @@ class TestUsage(Base):
                 if n == "mbcas_sim_workload_load_requests_per_second"}
         self.assertEqual(load, {"a": 20.0, "b": 100.0})
         self.assertEqual(types["mbcas_sim_workload_ready_pods"], "gauge")
+
+    @unittest.skipIf(shutil.which("promtool") is None, "promtool not installed")
+    def test_promtool_accepts_expositions(self):
+        self.make(workloads=[self.wl("a", 2, load=20)])
+        self.advance(3)
+        name = self.pods()[0]["metadata"]["name"]
+        for body in (self.c.handle_prom_scrape()[2],
+                     self.c.handle_proxy("shop", name, "", "metrics", {})[2]):
+            p = subprocess.run(["promtool", "check", "metrics"], input=body,
+                               capture_output=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
     def test_trace_driven_load(self):
         tmpd = tempfile.TemporaryDirectory()

@@ -5,9 +5,15 @@ elapsed time."""
 
 import json
 import os
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
+import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -197,6 +203,63 @@ class TestClusterHTTP(unittest.TestCase):
         self.wait(done, "kubectl resize actuated")
         self.emu.kubectl("-n", "shop", "scale", "deployment/web", "--replicas=2")
         self.ready_pods(2)
+        out = self.emu.kubectl("-n", "shop", "rollout", "status", "deployment/web",
+                               "--timeout=30s").stdout
+        self.assertIn('deployment "web" successfully rolled out', out)
+        out = self.emu.kubectl("-n", "shop", "get", "events",
+                               "--field-selector", "reason=ScalingReplicaSet").stdout
+        self.assertIn("Scaled up replica set web-", out)
+
+    @unittest.skipIf(shutil.which("prometheus") is None, "prometheus not installed")
+    def test_6_real_prometheus_scrapes(self):
+        self.ready_pods(2)
+        tmp = tempfile.mkdtemp(prefix="mbcas-prom-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cfg = os.path.join(tmp, "prometheus.yml")
+        with open(cfg, "w") as f:
+            json.dump({"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+                       "scrape_configs": [{
+                           "job_name": "mbcas-emulator", "scheme": "https",
+                           "metrics_path": "/_emulator/metrics",
+                           "authorization": {"credentials_file":
+                                             os.path.join(self.emu.dir, "admin.token")},
+                           "tls_config": {"ca_file": os.path.join(self.emu.dir, "ca.crt")},
+                           "static_configs": [{"targets": ["127.0.0.1:%d" % self.emu.port]}]}]},
+                      f)
+        log = open(os.path.join(tmp, "prometheus.log"), "w")
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(["prometheus", "--config.file=" + cfg,
+                                 "--storage.tsdb.path=" + os.path.join(tmp, "data"),
+                                 "--web.listen-address=127.0.0.1:%d" % port],
+                                stdout=log, stderr=subprocess.STDOUT)
+
+        def stop():
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.addCleanup(stop)
+        q = urllib.parse.urlencode({"query": 'mbcas_sim_pod_cpu_usage_cores{workload="web"}'})
+
+        def query():
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/query?%s" % (port, q),
+                                            timeout=5) as r:
+                    res = json.loads(r.read())["data"]["result"]
+            except (OSError, ValueError, KeyError):
+                return None
+            return res if len(res) >= 2 else None
+        res = self.wait(query, "Prometheus to scrape the emulator")
+        for series in res:
+            m = series["metric"]
+            self.assertEqual((m["namespace"], m["workload"], m["job"]),
+                             ("shop", "web", "mbcas-emulator"))
+            self.assertTrue(m["pod"].startswith("web-"))
 
 
 if __name__ == "__main__":

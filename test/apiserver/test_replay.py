@@ -310,13 +310,9 @@ class Replay:
                         time.sleep(max(0, at - (time.monotonic() - t0)))
                         fn()
                 threading.Thread(target=run, daemon=True).start()
-            t0 = time.monotonic()
             st, hdrs, act = self.emu.watch_lines(r["path"], q, token=token, headers=headers,
                                                  on_open=kick)
-            took = time.monotonic() - t0
             errs = []
-            if "timeoutSeconds" in q and n != 47 and took < float(q["timeoutSeconds"]) - 0.5:
-                errs.append("watch ended after %.1fs, before timeoutSeconds" % took)
         else:
             st, hdrs, act = self.emu.req(r["method"], r["path"], body, query=q, ctype=ctype,
                                          headers=headers, token=token)

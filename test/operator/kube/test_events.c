@@ -262,6 +262,65 @@ static void test_spam_filter(void **state) {
   kube_events_free(r);
 }
 
+/* A sink that blocks creates until the test opens the gate. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_open = 1, gate_waiting;
+static mbcas_rc gated_create(void *ud, const char *ns, const cJSON *ev) {
+  pthread_mutex_lock(&gate_mu);
+  gate_waiting++;
+  pthread_cond_broadcast(&gate_cv);
+  while (!gate_open) pthread_cond_wait(&gate_cv, &gate_mu);
+  gate_waiting--;
+  pthread_mutex_unlock(&gate_mu);
+  return f_create(ud, ns, ev);
+}
+static const kube_event_sink gated = {gated_create, f_patch};
+
+static void test_async(void **state) {
+  (void)state;
+  fake_sink f = {0};
+  kube_events_opts o = {.sink = &sink, .sink_ud = &f, .host = "h", .async = 1, .spam_qps = -1};
+  kube_events *r;
+  assert_int_equal(kube_events_new(&r, &o), MBCAS_OK);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(kube_events_record(r, &sb, "Normal", "Async", "same"), MBCAS_OK);
+  assert_int_equal(kube_events_record(r, &sb, "Bogus", "Async", "same"), MBCAS_EINVAL);
+  kube_events_flush(r);
+  assert_int_equal(f.creates, 1);
+  assert_int_equal(f.patches, 4);
+  assert_true(strncmp(f.last_patch, "{\"count\":5,", 11) == 0);
+  /* free with a backlog: nothing leaks, nothing hangs */
+  for (int i = 0; i < 50; i++) kube_events_record(r, &sb, "Normal", "Async", "m%d", i);
+  kube_events_free(r); /* joins the writer: f is ours again */
+  cJSON_Delete(f.last_event);
+}
+
+static void test_async_bound(void **state) {
+  (void)state;
+  fake_sink f = {0};
+  gate_open = 0;
+  kube_events_opts o = {.sink = &gated, .sink_ud = &f, .host = "h", .async = 1,
+                        .queue_size = 2, .spam_qps = -1};
+  kube_events *r;
+  assert_int_equal(kube_events_new(&r, &o), MBCAS_OK);
+  assert_int_equal(kube_events_record(r, &sb, "Normal", "B", "1"), MBCAS_OK);
+  assert_int_equal(kube_events_record(r, &sb, "Normal", "B", "2"), MBCAS_OK);
+  /* the one being written still counts: the third does not fit */
+  assert_int_equal(kube_events_record(r, &sb, "Normal", "B", "3"), MBCAS_ETOOMANY);
+  assert_int_equal(kube_events_dropped(r), 1);
+  pthread_mutex_lock(&gate_mu);
+  while (gate_waiting == 0) pthread_cond_wait(&gate_cv, &gate_mu); /* writer is blocked */
+  gate_open = 1;
+  pthread_cond_broadcast(&gate_cv);
+  pthread_mutex_unlock(&gate_mu);
+  kube_events_flush(r);
+  assert_int_equal(f.creates, 2);
+  assert_string_equal(jstr(f.last_event, "message"), "2"); /* in order */
+  cJSON_Delete(f.last_event);
+  kube_events_free(r);
+}
+
 int main(void) {
   mbcas_log_set_level(MBCAS_LOG_OFF);
   const struct CMUnitTest tests[] = {
@@ -272,6 +331,8 @@ int main(void) {
       cmocka_unit_test(test_args_and_cluster_scope),
       cmocka_unit_test(test_threads_one_event),
       cmocka_unit_test(test_spam_filter),
+      cmocka_unit_test(test_async),
+      cmocka_unit_test(test_async_bound),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
