@@ -64,6 +64,19 @@ mbcas_rc sig_fetch_pod_metrics(cJSON **out, const rec_api *api, const char *ns) 
 
 mbcas_rc sig_parse_demand(double *out, const char *body) {
   if (!body) return MBCAS_EINVAL;
+  const char *p = body;
+  while (isspace((unsigned char)*p)) p++;
+  if (*p == '{') { /* {"demand": 0.4, ...} as agent sidecars (and the emulator) answer */
+    cJSON *o = cJSON_Parse(p);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "demand");
+    mbcas_rc rc = MBCAS_EINVAL;
+    if (cJSON_IsNumber(d) && isfinite(d->valuedouble)) {
+      *out = d->valuedouble < 0 ? 0 : (d->valuedouble > 1 ? 1 : d->valuedouble);
+      rc = MBCAS_OK;
+    }
+    cJSON_Delete(o);
+    return rc;
+  }
   char *end;
   errno = 0;
   double v = strtod(body, &end);

@@ -30,7 +30,8 @@ const cJSON *sig_find_pod_metrics(const cJSON *list, const char *pod);
 /* GET /apis/metrics.k8s.io/v1beta1/namespaces/NS/pods (or all namespaces when ns is NULL). */
 mbcas_rc sig_fetch_pod_metrics(cJSON **out, const rec_api *api, const char *ns);
 
-/* Body of a Demand endpoint: one number (whitespace allowed), clamped to [0,1]. */
+/* Body of a Demand endpoint: one number (whitespace allowed), or a JSON object with a
+ * numeric "demand" member; clamped to [0,1]. */
 mbcas_rc sig_parse_demand(double *out, const char *body);
 /* Value of the first sample of metric (exact name, with or without labels) in
  * Prometheus text exposition. MBCAS_ENOTFOUND when absent, MBCAS_EINVAL when unparsable. */

@@ -12,8 +12,10 @@
  *
  * Owns: items and keys. Items returned by get/foreach are BORROWED and read-only:
  * valid only while the caller holds kube_cache_rdlock() (get/foreach/by_index take
- * it themselves for the callback's duration). Thread safety: a rwlock; one writer
- * (the informer thread), any number of readers. */
+ * it themselves for the callback's duration; taking the read lock again inside a
+ * held read lock is fine, the rwlock prefers readers). Thread safety: a rwlock;
+ * one writer (the informer thread), any number of readers. Never write to a cache
+ * while holding its read lock. */
 #ifndef MBCAS_KUBE_CACHE_H
 #define MBCAS_KUBE_CACHE_H
 

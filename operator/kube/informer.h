@@ -63,7 +63,8 @@ mbcas_rc kube_informer_wait_synced(kube_informer *inf, double timeout_s);
 /* One watcher step applied to the cache, on the caller's thread (no backoff
  * sleep). *type (may be NULL) receives the event type; *rc_out the ERROR code. */
 mbcas_rc kube_informer_step(kube_informer *inf, kube_watch_event_type *type, mbcas_rc *rc_out);
-/* Call on_update(item, item) for every cached item now. */
+/* Call on_update(item, item) for every cached item now, on the calling thread,
+ * under the cache read lock (the informer thread calls it every resync_seconds). */
 void kube_informer_resync(kube_informer *inf);
 /* The watcher (counters, state). Borrowed. */
 kube_watcher *kube_informer_watcher(kube_informer *inf);

@@ -1,6 +1,8 @@
 /* rest.h - the REST client: one object per API server, any resource, any verb.
  *
- * API changes since first publication: none.
+ * API changes since first publication (all additive, existing callers unaffected):
+ * kube_client_opts gained retry_initial_s/retry_max_s at the end; the transport
+ * test seam (kube_http_req/kube_http_resp/kube_client_set_transport) was added.
  *
  * Built on libcurl (OpenSSL): a small pool of easy handles keeps connections
  * alive between requests, HTTP/2 is used when the server offers it over TLS,
@@ -8,7 +10,8 @@
  * Each request waits on a client-side token bucket (QPS + burst, like client-go)
  * and is retried with exponential backoff and jitter on 429 (honouring
  * Retry-After), 5xx and connection errors; other 4xx are returned at once (409
- * as MBCAS_ECONFLICT). A failed request's Status body is decoded into a
+ * as MBCAS_ECONFLICT). Every verb is retried, so a create retried after a lost
+ * answer may come back as 409 AlreadyExists. A failed request's Status body is decoded into a
  * kube_status. A hook, if set, sees every HTTP attempt (verb, code, seconds).
  *
  * Owns: the curl handles, the rate limiter. Borrows: the kube_config (must

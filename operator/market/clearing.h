@@ -71,7 +71,7 @@ int64_t clearing_capacity(int64_t allocatable_m, int64_t reserve_m, int64_t non_
 
 /* Clear one node. out has n entries (caller-owned, written in input order); res is
  * filled. p may be NULL when n == 0. Deterministic: the same input gives byte-identical
- * out and res. Cost O(n) plus an O(n) radix sort; one malloc of ~48 bytes x n.
+ * out and res. Cost O(n) plus an O(n) radix sort; one malloc of ~180 bytes x n.
  * Errors: MBCAS_EINVAL (err field "participants[i].bid" / ".floor_m" / ".cap_m") for a
  * negative or non-finite bid, negative floor, cap below floor; MBCAS_ENOMEM. On error
  * out and res are left untouched. */

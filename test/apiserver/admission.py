@@ -6,7 +6,7 @@ import random
 import string
 from fractions import Fraction
 
-from store import ApiError, now_rfc3339
+from store import now_rfc3339
 from validation import Cause, invalid_error
 
 _SUFFIX = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": 1,

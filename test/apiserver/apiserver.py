@@ -10,7 +10,6 @@ ServiceAccount tokens appear as DIR/tokens/NAMESPACE.NAME.token. See docs/testin
 
 import argparse
 import base64
-import json
 import os
 import secrets
 import shutil
@@ -256,7 +255,9 @@ def main(argv=None):
     while not done.wait(1.0):
         pass
     emu.stop()
-    return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # skip tearing down a possibly huge heap object by object
 
 
 if __name__ == "__main__":

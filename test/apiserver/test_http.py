@@ -254,10 +254,17 @@ class HttpTest(unittest.TestCase):
         self.ok("POST", "/api/v1/namespaces/default/configmaps",
                 {"metadata": {"name": "wb", "labels": {"w": "no"}}})
         self.ok("DELETE", "/api/v1/namespaces/default/configmaps/wa")
+        # wb enters the selection (ADDED) then leaves it (DELETED, with its new state)
+        self.ok("PATCH", "/api/v1/namespaces/default/configmaps/wb",
+                {"metadata": {"labels": {"w": "yes"}}}, ctype="application/merge-patch+json")
+        self.ok("PATCH", "/api/v1/namespaces/default/configmaps/wb",
+                {"metadata": {"labels": {"w": "gone"}}}, ctype="application/merge-patch+json")
         t.join(10)
         st, _h, ev = res["w"]
         self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in ev],
-                         [("ADDED", "wa"), ("DELETED", "wa")])
+                         [("ADDED", "wa"), ("DELETED", "wa"), ("ADDED", "wb"),
+                          ("DELETED", "wb")])
+        self.assertEqual(ev[3]["object"]["metadata"]["labels"], {"w": "gone"})
         self.assertEqual(ev[0]["object"]["kind"], "ConfigMap")
         # --history 50: 60 more writes push rv out of the window
         for i in range(60):
@@ -271,6 +278,25 @@ class HttpTest(unittest.TestCase):
         st, _h, b = self.r("GET", "/api/v1/namespaces/default/configmaps",
                            query={"resourceVersion": rv, "resourceVersionMatch": "Exact"})
         self.assertEqual(st, 410)
+
+    def test_watch_ends_when_client_leaves(self):
+        c = self.emu.conn()
+        c.request("GET", "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=300",
+                  headers={"Authorization": "Bearer " + self.emu.token})
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        for _ in range(100):
+            if self.ok("GET", "/_emulator/stats")["watches"] > 0:
+                break
+            time.sleep(0.05)
+        before = self.ok("GET", "/_emulator/stats")["watches"]
+        r.close()
+        c.close()
+        for _ in range(100):  # the server notices within its 1 s poll
+            if self.ok("GET", "/_emulator/stats")["watches"] < before:
+                break
+            time.sleep(0.1)
+        self.assertLess(self.ok("GET", "/_emulator/stats")["watches"], before)
 
     def test_watch_bookmarks_periodic_and_initial_events(self):
         self.ok("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "bm"}})
@@ -532,6 +558,34 @@ class HttpTest(unittest.TestCase):
         self.assertEqual(st, 404)
         groups = [g["name"] for g in self.ok("GET", "/apis")["groups"]]
         self.assertNotIn("metrics.k8s.io", groups)
+
+    def test_partial_object_metadata(self):
+        h = {"Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"}
+        b = self.ok("GET", "/api/v1/namespaces", headers=h)
+        self.assertEqual(b["kind"], "PartialObjectMetadataList")
+        self.assertEqual(set(b["items"][0]), {"kind", "apiVersion", "metadata"})
+        h = {"Accept": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"}
+        b = self.ok("GET", "/api/v1/namespaces/default", headers=h)
+        self.assertEqual((b["kind"], b["metadata"]["name"]), ("PartialObjectMetadata",
+                                                             "default"))
+
+    def test_chunked_request_body(self):
+        c = self.emu.conn()
+        body = json.dumps({"metadata": {"name": "chunky"}, "data": {"a": "b"}}).encode()
+        c.putrequest("POST", "/api/v1/namespaces/default/configmaps")
+        c.putheader("Authorization", "Bearer " + self.emu.token)
+        c.putheader("Content-Type", "application/json")
+        c.putheader("Transfer-Encoding", "chunked")
+        c.endheaders()
+        for part in (body[:10], body[10:]):
+            c.send(b"%x\r\n%s\r\n" % (len(part), part))
+        c.send(b"0\r\n\r\n")
+        r = c.getresponse()
+        self.assertEqual(r.status, 201, r.read())
+        r.read()
+        c.close()
+        self.assertEqual(self.ok("GET", "/api/v1/namespaces/default/configmaps/chunky")["data"],
+                         {"a": "b"})
 
     def test_openapi(self):
         idx = self.ok("GET", "/openapi/v3")

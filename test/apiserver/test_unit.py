@@ -102,7 +102,7 @@ class StoreTest(unittest.TestCase):
             self.s.watch(CMS, None, "101")  # history 5: rv 101 fell out
         self.assertEqual(e.exception.code, 410)
         _w2, init = self.s.watch(CMS, "n1", "105")
-        self.assertEqual([o["metadata"]["name"] for _t, _k, o, _rv in init], ["c5", "c7"])
+        self.assertEqual([o["metadata"]["name"] for _t, _k, o, _rv, _p in init], ["c5", "c7"])
         _w2.close()
         items, rv, last, remaining = self.s.list_page(CMS, None, None, 3, None)
         self.assertEqual([o["metadata"]["name"] for o in items], ["c0", "c2", "c4"])
@@ -199,6 +199,32 @@ class ValidationTest(unittest.TestCase):
         err = validation.invalid_error("Thing", "demo.test", "t", causes)
         self.assertTrue(err.message.startswith('Thing.demo.test "t" is invalid: [spec.n: '))
         self.assertEqual(validation.go_value(1.0), "1")
+
+
+class JsonPathCelTest(unittest.TestCase):
+    def test_get_path(self):
+        o = {"status": {"conditions": [{"type": "A", "status": "False"},
+                                       {"type": "Ready", "status": "True"}]},
+             "spec": {"l": [1, 2]}}
+        self.assertEqual(validation.get_path(o, '.status.conditions[?(@.type=="Ready")].status'),
+                         (True, "True"))
+        self.assertEqual(validation.get_path(o, ".spec.l[1]"), (True, 2))
+        self.assertEqual(validation.get_path(o, ".spec.l[*]"), (True, 1))
+        self.assertEqual(validation.get_path(o, ".spec.nope"), (False, None))
+
+    def test_cel_subset(self):
+        causes = []
+        rule = {"rule": "!has(self.max) || self.min <= self.max", "message": "bad",
+                "fieldPath": ".min", "reason": "FieldValueForbidden"}
+        validation.cel_subset(rule, {"min": 1}, "spec", causes)
+        validation.cel_subset(rule, {"min": 1, "max": 2}, "spec", causes)
+        self.assertEqual(causes, [])
+        validation.cel_subset(rule, {"min": 3, "max": 2}, "spec", causes)
+        self.assertEqual(causes[0].to_dict(), {"reason": "FieldValueForbidden",
+                                               "message": "Forbidden: bad",
+                                               "field": "spec.min"})
+        validation.cel_subset({"rule": "size(self.x) > 0"}, {"x": []}, "spec", causes)
+        self.assertEqual(len(causes), 1)  # not understood -> not evaluated
 
 
 class ManagedFieldsTest(unittest.TestCase):

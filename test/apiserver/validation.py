@@ -239,27 +239,49 @@ def validate(obj, schema, path, causes):
 
 
 _CEL_CMP = re.compile(r"^\s*self\.(\w+)\s*(<=|>=|==|!=|<|>)\s*self\.(\w+)\s*$")
+_CEL_GUARD = re.compile(r"^\s*!\s*has\(self\.(\w+)\)\s*\|\|\s*(.+)$")
+
+_CEL_MSG = {"FieldValueInvalid": 'Invalid value: "%s": %s', "FieldValueForbidden": "Forbidden: %s",
+            "FieldValueRequired": "Required value: %s", "FieldValueDuplicate":
+            'Duplicate value: "%s": %s'}
+
+
+def _cel_eval(expr, obj):
+    """True/False for the supported subset, None when the rule is not understood."""
+    g = _CEL_GUARD.match(expr)
+    if g:
+        if g.group(1) not in obj:
+            return True
+        expr = g.group(2)
+    m = _CEL_CMP.match(expr)
+    if not m:
+        return None
+    a, op, b = m.group(1), m.group(2), m.group(3)
+    if a not in obj or b not in obj:
+        return True
+    x, y = obj[a], obj[b]
+    try:
+        return {"<=": x <= y, ">=": x >= y, "==": x == y, "!=": x != y, "<": x < y,
+                ">": x > y}[op]
+    except TypeError:
+        return None
 
 
 def cel_subset(rule, obj, path, causes):
-    """Evaluate the tiny CEL subset `self.a OP self.b` (numbers/strings; missing -> pass).
-
-    Anything else is not evaluated (accepted)."""
-    m = _CEL_CMP.match(rule.get("rule", ""))
-    if not m:
+    """Evaluate the tiny CEL subset `self.a OP self.b`, optionally guarded by
+    `!has(self.a) || ...` (numbers/strings; a missing operand passes). fieldPath and reason
+    are honoured. Any other rule is not evaluated (accepted)."""
+    ok = _cel_eval(rule.get("rule", ""), obj)
+    if ok is None or ok:
         return
-    a, op, b = m.group(1), m.group(2), m.group(3)
-    if a not in obj or b not in obj:
-        return
-    x, y = obj[a], obj[b]
-    try:
-        ok = {"<=": x <= y, ">=": x >= y, "==": x == y, "!=": x != y, "<": x < y,
-              ">": x > y}[op]
-    except TypeError:
-        return
-    if not ok:
-        msg = rule.get("message") or "failed rule: %s" % rule.get("rule")
-        causes.append(Cause("FieldValueInvalid", "Invalid value: \"object\": " + msg, path))
+    msg = rule.get("message") or "failed rule: %s" % rule.get("rule")
+    field = path
+    if rule.get("fieldPath"):
+        field = path + rule["fieldPath"] if path else rule["fieldPath"].lstrip(".")
+    reason = rule.get("reason") or "FieldValueInvalid"
+    fmt = _CEL_MSG.get(reason, _CEL_MSG["FieldValueInvalid"])
+    text = fmt % ("object", msg) if fmt.count("%s") == 2 else fmt % msg
+    causes.append(Cause(reason, text, field))
 
 
 def invalid_error(kind, group, name, causes):
@@ -277,14 +299,45 @@ def invalid_error(kind, group, name, causes):
     return ApiError(422, "Invalid", '%s "%s" is invalid: %s' % (qual, name, summary), details)
 
 
+_JP_TOKEN = re.compile(r"\.([A-Za-z0-9_\-]+)|\[(\d+)\]|\[\*\]|"
+                       r"\[\?\(@\.([A-Za-z0-9_\-]+)\s*==\s*[\"']([^\"']*)[\"']\)\]")
+
+
 def get_path(obj, jsonpath):
-    """Resolve a simple '.a.b' path; returns (found, value)."""
-    cur = obj
-    for p in [x for x in jsonpath.split(".") if x]:
-        if not isinstance(cur, dict) or p not in cur:
+    """Resolve a JSONPath subset: .a.b, [N], [*], [?(@.k=="v")]; first match wins.
+
+    Returns (found, value)."""
+    cur = [obj]
+    pos = 0
+    jp = jsonpath.strip()
+    if jp.startswith("{") and jp.endswith("}"):
+        jp = jp[1:-1]
+    while pos < len(jp):
+        m = _JP_TOKEN.match(jp, pos)
+        if not m:
             return False, None
-        cur = cur[p]
-    return True, cur
+        pos = m.end()
+        nxt = []
+        for c in cur:
+            if m.group(1) is not None:
+                if isinstance(c, dict) and m.group(1) in c:
+                    nxt.append(c[m.group(1)])
+            elif m.group(2) is not None:
+                i = int(m.group(2))
+                if isinstance(c, list) and i < len(c):
+                    nxt.append(c[i])
+            elif m.group(3) is not None:
+                if isinstance(c, list):
+                    nxt.extend(x for x in c if isinstance(x, dict) and
+                               str(x.get(m.group(3))) == m.group(4))
+            elif isinstance(c, list):
+                nxt.extend(c)
+            elif isinstance(c, dict):
+                nxt.extend(c.values())
+        cur = nxt
+        if not cur:
+            return False, None
+    return True, cur[0]
 
 
 def set_path(obj, jsonpath, value):

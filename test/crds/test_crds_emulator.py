@@ -158,7 +158,7 @@ class EmulatorTest(unittest.TestCase):
         files = sorted(f for f in os.listdir(d) if f.endswith('.yaml'))
         self.assertGreaterEqual(len(files), 20)
         self.kubectl('create', 'namespace', 'default', check=False)
-        let_through = []
+        let_through, wrong = [], []
         for f in files:
             path = os.path.join(d, f)
             want, rule = header(path, 'expect-field'), header(path, 'rule')
@@ -170,13 +170,14 @@ class EmulatorTest(unittest.TestCase):
             if st in (200, 201) and rule in ('cel', 'listmap'):
                 let_through.append(f)
                 continue
-            self.assertEqual(st, 422, '%s: %s' % (f, body))
             fields = [c.get('field') for c in body.get('details', {}).get('causes', [])]
-            self.assertIn(want, fields, '%s: %s' % (f, body.get('message')))
-        schema_only = [f for f in files if header(os.path.join(d, f), 'rule') == 'schema']
-        self.assertGreaterEqual(len(schema_only), 12)
+            if st != 422 or want not in fields:
+                wrong.append('%s: want 422 on %s, got %s %s' % (f, want, st, body.get('message')))
         if let_through:
             sys.stderr.write('emulator does not evaluate (C validator does): %s\n' % ', '.join(let_through))
+        self.assertEqual(wrong, [])
+        schema_only = [f for f in files if header(os.path.join(d, f), 'rule') == 'schema']
+        self.assertGreaterEqual(len(schema_only), 12)
 
     def test_kubectl_reports_the_field(self):
         p = self.kubectl('apply', '--dry-run=server', '-f', 'test/crds/invalid/sb-budget-not-a-quantity.yaml',

@@ -135,6 +135,15 @@ static void walk(const cJSON *s, const char *path, int need_desc) {
       printf("%s: CEL rule without rule or message\n", path);
       problems++;
     }
+    /* the API server refuses a fieldPath that does not name a field of this schema */
+    const char *fp = str(r, "fieldPath");
+    if (fp) {
+      const cJSON *props2 = cJSON_GetObjectItemCaseSensitive(s, "properties");
+      if (fp[0] != '.' || strchr(fp + 1, '.') || !cJSON_GetObjectItemCaseSensitive(props2, fp + 1)) {
+        printf("%s: CEL fieldPath %s does not name a direct field\n", path, fp);
+        problems++;
+      }
+    }
   }
 }
 

@@ -43,7 +43,7 @@ class Faults(unittest.TestCase):
             c.fault({"status": 500, "count": 3, "path": "servicebudgets"})
             c.wait(lambda: pod_limit(c.pods("web")[0]) == 2000, timeout=60,
                    what="the new cap applied after watch drops and 410s")
-            c.wait(lambda: c.sb("web")["status"].get("observedGeneration") == 2, timeout=20)
+            c.wait(lambda: c.sb("web").get("status", {}).get("observedGeneration") == 2, timeout=20)
             self.assertTrue(op.alive())
             self.assertEqual(cond(c.sb("web"), "Ready")["status"], "True")
             time.sleep(1)

@@ -322,7 +322,9 @@ static void test_invalid_isolated(void **s) {
   assert_int_equal(st.invalid, 2);
   assert_string_equal(condst(x, SB_BAD, "Invalid"), "True");
   assert_string_equal(cond_reason(x, SB_BAD, "Invalid"), "InvalidSpec");
-  assert_non_null(strstr(cJSON_Print(ru_get(fake_obj(x->f, SB_BAD), "status")), "spec.cpu.min"));
+  char *bst = cJSON_Print(ru_get(fake_obj(x->f, SB_BAD), "status"));
+  assert_non_null(strstr(bst, "spec.cpu.min"));
+  free(bst);
   assert_string_equal(cond_reason(x, SB_LOST, "Invalid"), "MarketNotFound");
   assert_int_equal(count_ev(x, "Invalid", "bad"), 1);
   assert_int_equal(count_ev(x, "Invalid", "lost"), 1);

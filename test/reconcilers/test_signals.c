@@ -67,6 +67,13 @@ static void test_demand(void **s) {
   assert_int_equal(sig_parse_demand(&v, ""), MBCAS_EINVAL);
   assert_int_equal(sig_parse_demand(&v, "nan"), MBCAS_EINVAL);
   assert_int_equal(sig_parse_demand(&v, NULL), MBCAS_EINVAL);
+  assert_int_equal(sig_parse_demand(&v, " {\"demand\": 0.4, \"queueLength\": 3}"), MBCAS_OK);
+  assert_true(v == 0.4);
+  assert_int_equal(sig_parse_demand(&v, "{\"demand\": 7}"), MBCAS_OK);
+  assert_true(v == 1.0);
+  assert_int_equal(sig_parse_demand(&v, "{\"demand\": \"high\"}"), MBCAS_EINVAL);
+  assert_int_equal(sig_parse_demand(&v, "{\"other\": 1}"), MBCAS_EINVAL);
+  assert_int_equal(sig_parse_demand(&v, "{broken"), MBCAS_EINVAL);
 }
 
 static void test_prom_text(void **s) {

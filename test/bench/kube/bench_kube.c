@@ -6,9 +6,18 @@
  *                       records vs keeping the cJSON
  *   bench_kube rps      GET requests per second against the API-server emulator
  *                       (needs MBCAS_SOURCE_DIR), 1 and 4 threads
+ *   bench_kube local    GET requests per second against a minimal in-process HTTP/1.1
+ *                       keep-alive server on 127.0.0.1 (client cost without the
+ *                       emulator's Python and TLS), 1 and 4 threads
  *   bench_kube all      everything (default) */
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,11 +242,101 @@ static void bench_rps(void) {
   fixture_stop(&fx);
 }
 
+/* ---------- local server: the client's own cost ---------- */
+
+static void *serve_conn(void *p) {
+  int fd = (int)(intptr_t)p;
+  static const char body[] = "{\"kind\":\"Namespace\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"default\","
+                             "\"resourceVersion\":\"7\"},\"spec\":{\"finalizers\":[\"kubernetes\"]},\"status\":{\"phase\":\"Active\"}}";
+  char resp[1024];
+  int rl = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                    strlen(body), body);
+  char buf[8192];
+  size_t have = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+    if (r <= 0) break;
+    have += (size_t)r;
+    buf[have] = '\0';
+    char *end;
+    while ((end = strstr(buf, "\r\n\r\n")) != NULL) { /* GETs have no body */
+      if (write(fd, resp, (size_t)rl) != rl) goto out;
+      size_t used = (size_t)(end + 4 - buf);
+      memmove(buf, buf + used, have - used);
+      have -= used;
+      buf[have] = '\0';
+    }
+  }
+out:
+  close(fd);
+  return NULL;
+}
+
+static void *accept_loop(void *p) {
+  int ls = (int)(intptr_t)p;
+  for (;;) {
+    int fd = accept(ls, NULL, NULL);
+    if (fd < 0) break;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    pthread_t t;
+    pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)fd);
+    pthread_detach(t);
+  }
+  return NULL;
+}
+
+static void bench_local(void) {
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  if (bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 16) || getsockname(ls, (struct sockaddr *)&a, &al)) {
+    perror("local");
+    return;
+  }
+  pthread_t acc;
+  pthread_create(&acc, NULL, accept_loop, (void *)(intptr_t)ls);
+  char kc[512];
+  snprintf(kc, sizeof kc, "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+           "clusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:%d'}\nusers:\n- name: u\n  user: {token: t}\n",
+           ntohs(a.sin_port));
+  kube_config *cfg = NULL;
+  kube_client *c = NULL;
+  kube_config_parse(&cfg, kc, strlen(kc), NULL, NULL, NULL);
+  kube_client_opts o = {.qps = -1, .pool_size = 8};
+  kube_client_new(&c, cfg, &o, NULL);
+  int threads[] = {1, 4};
+  for (int ti = 0; ti < 2; ti++) {
+    int nt = threads[ti], per = 20000 / nt;
+    rpsarg args[4];
+    pthread_t th[4];
+    double t0 = kube_now();
+    for (int i = 0; i < nt; i++) {
+      args[i] = (rpsarg){c, per, 0};
+      pthread_create(&th[i], NULL, rps_worker, &args[i]);
+    }
+    int fails = 0;
+    for (int i = 0; i < nt; i++) {
+      pthread_join(th[i], NULL);
+      fails += args[i].fails;
+    }
+    double dt = kube_now() - t0;
+    printf("local threads=%d requests=%d failures=%d seconds=%.2f requests_per_s=%.0f\n", nt, per * nt, fails,
+           dt, per * nt / dt);
+  }
+  kube_client_free(c);
+  kube_config_free(cfg);
+  shutdown(ls, SHUT_RDWR);
+  close(ls);
+  pthread_join(acc, NULL);
+}
+
 int main(int argc, char **argv) {
   const char *what = argc > 1 ? argv[1] : "all";
   mbcas_log_set_level(MBCAS_LOG_WARN);
   if (!strcmp(what, "decode") || !strcmp(what, "all")) bench_decode();
   if (!strcmp(what, "memory") || !strcmp(what, "all")) bench_memory();
+  if (!strcmp(what, "local") || !strcmp(what, "all")) bench_local();
   if (!strcmp(what, "rps") || !strcmp(what, "all")) bench_rps();
   return 0;
 }

@@ -2,7 +2,7 @@
 # run.sh - market engine benchmark: exact C clearing vs a generic convex solver.
 #
 #   test/bench/market/run.sh BUILD_DIR            # quick: generic solver on samples
-#   GENERIC_FULL=1 test/bench/market/run.sh BUILD_DIR   # all 5,000 cluster nodes, 10,000
+#   GENERIC_FULL=1 test/bench/market/run.sh BUILD_DIR   # + all 5,000 nodes, 10k, 100k
 #
 # Needs bench_market and market_clearing_driver built in BUILD_DIR
 #   cmake --build BUILD_DIR --target bench_market market_clearing_driver
@@ -24,7 +24,9 @@ gen="$here/solve_generic.py"
 "$py" "$gen" "$driver" "$tmp/single_1000.txt" --method trust-constr
 if [ "${GENERIC_FULL:-0}" = 1 ]; then
   "$py" "$gen" "$driver" "$tmp/cluster.txt" --method SLSQP
-  timeout 900 "$py" "$gen" "$driver" "$tmp/single_10000.txt" --method trust-constr || echo "10000: generic solver did not finish in 900 s"
+  "$py" "$gen" "$driver" "$tmp/single_10000.txt" --method trust-constr
+  timeout 900 "$py" "$gen" "$driver" "$tmp/single_100000.txt" --method trust-constr ||
+    echo "100000: generic solver did not finish in 900 s"
 else
   "$py" "$gen" "$driver" "$tmp/cluster.txt" --method SLSQP --limit 250
 fi

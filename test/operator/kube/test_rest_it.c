@@ -113,6 +113,57 @@ static void test_no_credentials_is_401(void **state) {
   kube_config_free(cfg);
 }
 
+static mbcas_rc get_with_tls_name(const char *tls_name) {
+  char kc[2048];
+  snprintf(kc, sizeof kc,
+           "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+           "clusters:\n- name: c\n  cluster: {server: '%s', certificate-authority: '%s', tls-server-name: '%s'}\n"
+           "users:\n- name: u\n  user: {token: '%s'}\n",
+           FX.server, FX.ca_crt, tls_name, FX.admin_token);
+  kube_config *cfg;
+  assert_int_equal(kube_config_parse(&cfg, kc, strlen(kc), NULL, NULL, NULL), MBCAS_OK);
+  kube_client *c;
+  kube_client_opts o = {.max_retries = -1};
+  assert_int_equal(kube_client_new(&c, cfg, &o, NULL), MBCAS_OK);
+  cJSON *obj = NULL;
+  mbcas_rc rc = kube_get(c, &obj, &NS_DEFAULT, NULL, NULL);
+  cJSON_Delete(obj);
+  kube_client_free(c);
+  kube_config_free(cfg);
+  return rc;
+}
+
+static void test_tls_server_name(void **state) {
+  /* the serving certificate names 127.0.0.1 and localhost: connecting to
+   * 127.0.0.1 while verifying "localhost" works, another name does not */
+  assert_int_equal(get_with_tls_name("localhost"), MBCAS_OK);
+  assert_int_equal(get_with_tls_name("kubernetes.default.svc"), MBCAS_ETLS);
+}
+
+static void test_service_account_token(void **state) {
+  /* the token the emulator minted for default/default authenticates (RBAC may
+   * still forbid the read: 403, never 401) */
+  char tokpath[400], kc[2048];
+  fixture_sa_token_path(&FX, "default", "default", tokpath, sizeof tokpath);
+  assert_int_equal(access(tokpath, R_OK), 0);
+  snprintf(kc, sizeof kc,
+           "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+           "clusters:\n- name: c\n  cluster: {server: '%s', certificate-authority: '%s'}\n"
+           "users:\n- name: u\n  user: {tokenFile: '%s'}\n",
+           FX.server, FX.ca_crt, tokpath);
+  kube_config *cfg;
+  assert_int_equal(kube_config_parse(&cfg, kc, strlen(kc), NULL, NULL, NULL), MBCAS_OK);
+  kube_client *c;
+  assert_int_equal(kube_client_new(&c, cfg, NULL, NULL), MBCAS_OK);
+  cJSON *o = NULL;
+  kube_status st;
+  int rc = kube_get(c, &o, &NS_DEFAULT, &st, NULL);
+  assert_true(rc == MBCAS_OK || rc == MBCAS_EFORBIDDEN);
+  cJSON_Delete(o);
+  kube_client_free(c);
+  kube_config_free(cfg);
+}
+
 static void test_untrusted_ca(void **state) {
   /* the client certificate is not a CA: verification must fail, not retry */
   char kc[2048];
@@ -356,6 +407,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_token_auth),         cmocka_unit_test(test_client_cert_auth),
       cmocka_unit_test(test_no_credentials_is_401), cmocka_unit_test(test_untrusted_ca),
+      cmocka_unit_test(test_service_account_token), cmocka_unit_test(test_tls_server_name),
       cmocka_unit_test(test_crud_and_conflict),  cmocka_unit_test(test_pagination),
       cmocka_unit_test(test_retry_429_503),      cmocka_unit_test(test_token_file_rotation),
       cmocka_unit_test(test_discovery),          cmocka_unit_test(test_stream_errors),
