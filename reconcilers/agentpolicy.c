@@ -46,10 +46,30 @@ static void record_health(rec_policy_state *ps, const ap_spec *spec, int i, cons
   }
 }
 
+/* The PodMetrics of pod in the index built by rec_metrics_index, or NULL. */
+static const cJSON *pod_metrics(ru_map *metrics, const cJSON *pod) {
+  if (!metrics) return NULL;
+  char k[API_NS_MAX + API_NAME_MAX + 2];
+  const cJSON *const *v = ru_map_get(metrics, rec_obj_key(pod, k, sizeof k));
+  return v ? *v : NULL;
+}
+
+ru_map *rec_metrics_index(const cJSON *list) {
+  ru_map *m = ru_map_new(sizeof(const cJSON *));
+  if (!m) return NULL;
+  const cJSON *it;
+  char k[API_NS_MAX + API_NAME_MAX + 2];
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items")) {
+    const cJSON **v = ru_map_upsert(m, rec_obj_key(it, k, sizeof k), NULL);
+    if (v) *v = it;
+  }
+  return m;
+}
+
 static void resource_signal(sig_val *out, const ap_signal *g, const cJSON *pod,
-                            const char *container, const cJSON *metrics) {
+                            const char *container, ru_map *metrics) {
   const char *pname = ru_str(pod, "metadata.name");
-  const cJSON *pm = metrics ? sig_find_pod_metrics(metrics, pname) : NULL;
+  const cJSON *pm = pod_metrics(metrics, pod);
   if (!pm) {
     snprintf(out->error, sizeof out->error, "no metrics.k8s.io sample for pod %s", pname);
     return;
@@ -113,7 +133,7 @@ static int cmp_pod_demand(const void *a, const void *b) {
   return strcmp(((const sb_pod_demand *)a)->pod, ((const sb_pod_demand *)b)->pod);
 }
 
-void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc, const cJSON *metrics,
+void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc, ru_map *metrics,
                          double now) {
   (void)snap;
   ap_spec *spec = calloc(1, sizeof *spec);
@@ -191,7 +211,7 @@ void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc, con
       sig[i].observed_at = now;
     }
     demand_usage usage = {0, 0, 0};
-    const cJSON *pm = metrics ? sig_find_pod_metrics(metrics, pname) : NULL;
+    const cJSON *pm = pod_metrics(metrics, pod);
     int64_t u, alloc;
     const cJSON *ct = act_find_container(pod, container);
     if (pm && sig_pod_cpu_usage(&u, pm, ct ? ru_str(ct, "name") : NULL) == MBCAS_OK) {

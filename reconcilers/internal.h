@@ -109,10 +109,13 @@ void rec_budget_resume(rec_ctx *c, const rec_snapshot *snap, const scalingmarket
                        rec_svc *svc, double now, rec_cycle_stats *st);
 
 /* agentpolicy.c */
+/* Index a PodMetricsList by "namespace/name" (values: const cJSON *, borrowed from list).
+ * NULL on ENOMEM. */
+ru_map *rec_metrics_index(const cJSON *list);
 /* Sense demand for svc's pods and write it into svc->sb->status (demand, podDemands,
- * demandTime). metrics: a PodMetricsList (may be NULL). */
-void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc,
-                         const cJSON *metrics, double now);
+ * demandTime). metrics: from rec_metrics_index (may be NULL). */
+void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc, ru_map *metrics,
+                         double now);
 /* Write AgentPolicy status for policies evaluated this cycle, and Invalid ones. */
 void rec_policy_write_all(rec_ctx *c, const rec_snapshot *snap, double now, rec_cycle_stats *st);
 /* The AgentPolicy object ns/name in the snapshot, or NULL. */

@@ -172,6 +172,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   market_output out;
   memset(&out, 0, sizeof out);
   cJSON *metrics = NULL;
+  ru_map *mindex = NULL;
   ru_map *partset = ru_map_new(sizeof(char));
   const servicebudget **oksb = NULL;
   size_t *okidx = NULL;
@@ -187,6 +188,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   svcs = calloc(snap->n_budgets ? snap->n_budgets : 1, sizeof *svcs);
   if (!svcs) { rc = MBCAS_ENOMEM; goto done; }
   if (sig_fetch_pod_metrics(&metrics, &c->api, NULL) != MBCAS_OK) metrics = NULL;
+  mindex = metrics ? rec_metrics_index(metrics) : NULL;
   for (size_t i = 0; i < snap->n_budgets; i++) {
     const char *m = ru_str(snap->budgets[i], "spec.marketRef.name");
     if (!m || strcmp(m, mname) != 0) continue;
@@ -194,7 +196,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
     svc->obj = snap->budgets[i];
     rec_budget_prepare(c, snap, sm, mnodes, n_mn, svc, now);
     if (svc->state == SVC_OK) {
-      rec_policy_evaluate(c, snap, svc, metrics, now);
+      rec_policy_evaluate(c, snap, svc, mindex, now);
     } else if (svc->state == SVC_RESUME) {
       rec_budget_resume(c, snap, sm, svc, now, stc);
     } else {
@@ -523,6 +525,7 @@ done:
   free(oksb);
   free(okidx);
   free(capped);
+  ru_map_free(mindex);
   cJSON_Delete(metrics);
   ru_map_free(partset);
   sm_free(sm);

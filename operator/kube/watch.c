@@ -19,7 +19,7 @@ void kube_ndjson_free(kube_ndjson *d) {
 }
 
 void kube_ndjson_reset(kube_ndjson *d) {
-  d->len = d->start = d->scan = 0;
+  d->len = d->start = d->scan = d->tail = 0;
   d->overflow = 0;
 }
 
@@ -31,14 +31,15 @@ mbcas_rc kube_ndjson_feed(kube_ndjson *d, const char *data, size_t n) {
     memmove(d->buf, d->buf + d->start, d->len - d->start);
     d->len -= d->start;
     d->scan = d->scan > d->start ? d->scan - d->start : 0;
+    d->tail = d->tail > d->start ? d->tail - d->start : 0;
     d->start = 0;
   }
-  /* the unfinished tail of this chunk must respect max_line */
+  /* the unfinished line after this chunk must respect max_line */
   const char *last_nl = n ? memrchr(data, '\n', n) : NULL;
-  size_t tail = last_nl ? n - (size_t)(last_nl - data) - 1 : d->len + n;
-  if (tail > d->max_line) {
+  size_t new_tail = last_nl ? d->len + (size_t)(last_nl - data) + 1 : d->tail;
+  if (d->len + n - new_tail > d->max_line) {
     d->overflow = 1;
-    d->len = d->start = d->scan = 0;
+    d->len = d->start = d->scan = d->tail = 0;
     return MBCAS_EINVAL;
   }
   /* complete lines inside data must too; checked in next() */
@@ -52,6 +53,7 @@ mbcas_rc kube_ndjson_feed(kube_ndjson *d, const char *data, size_t n) {
   }
   memcpy(d->buf + d->len, data, n);
   d->len += n;
+  d->tail = new_tail;
   return MBCAS_OK;
 }
 
@@ -72,7 +74,7 @@ int kube_ndjson_next(kube_ndjson *d, char **line, size_t *len) {
     if (l > d->max_line) {
       /* a line that arrived whole within one chunk can still be too long */
       d->overflow = 1;
-      d->len = d->start = d->scan = 0;
+      d->len = d->start = d->scan = d->tail = 0;
       return 0;
     }
     s[l] = '\0';

@@ -33,6 +33,7 @@ typedef struct kube_ndjson {
   size_t len;      /* bytes held */
   size_t start;    /* first byte not yet returned */
   size_t scan;     /* bytes before this are known to hold no '\n' (from start) */
+  size_t tail;     /* offset just after the last '\n' held (start of the unfinished line) */
   size_t cap;
   size_t max_line; /* hard maximum of one line (bytes, without '\n') */
   int overflow;    /* a line exceeded max_line; reset clears it */

@@ -533,53 +533,54 @@ class App:
                                "list - objects that were created, modified, or deleted between "
                                "the time the first chunk was returned and now may show up in "
                                "the list.")
+        # stored objects are never modified in place, so they can be serialized after
+        # the lock is released
         with self.store.lock:
             items, rv, last, remaining = self.store.list_page(rt.key, ns, match, limit, start)
-            if list_rv is None:
-                list_rv = rv
-            md = {}
-            cont = ""
-            if match is not None:
-                remaining = 0  # not reported with selectors, like the real server
-            if last is not None:
-                k = last[1] if (ns is not None or not rt.namespaced) else "%s/%s" % last
-                cont = encode_continue(list_rv, k)
-            if req.wants_table:
-                body = table.table(rt, version, items, list_rv, cont or None,
-                                   remaining if last is not None else None,
-                                   include_object=req.q("includeObject", "Metadata"))
-                return Response(200, raw=dumps(body).encode())
-            if req.wants_partial:
-                md["resourceVersion"] = str(list_rv)
-                if cont:
-                    md["continue"] = cont
-                body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                        "metadata": md, "items": [table.partial(o) for o in items]}
-                return Response(200, raw=dumps(body).encode())
-            if rt.crd is None:
-                # typed lists of built-in kinds carry no apiVersion/kind per item
-                out_items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")}
-                             for o in items]
-            else:
-                out_items = [self._out(rt, version, o) for o in items]
-            apiv = version if not rt.group else "%s/%s" % (rt.group, version)
-            if rt.crd is not None:
-                md["continue"] = cont
-                md["resourceVersion"] = str(list_rv)
-                if last is not None and remaining:
-                    md["remainingItemCount"] = remaining
-                body = {"apiVersion": apiv, "items": out_items, "kind": rt.list_kind,
-                        "metadata": md}
-            else:
-                md["resourceVersion"] = str(list_rv)
-                if cont:
-                    md["continue"] = cont
-                if last is not None and remaining:
-                    md["remainingItemCount"] = remaining
-                body = {"kind": rt.list_kind, "apiVersion": apiv, "metadata": md,
-                        "items": out_items}
-            # serialize under the lock: items are the stored objects themselves
+        if list_rv is None:
+            list_rv = rv
+        md = {}
+        cont = ""
+        if match is not None:
+            remaining = 0  # not reported with selectors, like the real server
+        if last is not None:
+            k = last[1] if (ns is not None or not rt.namespaced) else "%s/%s" % last
+            cont = encode_continue(list_rv, k)
+        if req.wants_table:
+            body = table.table(rt, version, items, list_rv, cont or None,
+                               remaining if last is not None else None,
+                               include_object=req.q("includeObject", "Metadata"))
             return Response(200, raw=dumps(body).encode())
+        if req.wants_partial:
+            md["resourceVersion"] = str(list_rv)
+            if cont:
+                md["continue"] = cont
+            body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": md, "items": [table.partial(o) for o in items]}
+            return Response(200, raw=dumps(body).encode())
+        if rt.crd is None:
+            # typed lists of built-in kinds carry no apiVersion/kind per item
+            out_items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")}
+                         for o in items]
+        else:
+            out_items = [self._out(rt, version, o) for o in items]
+        apiv = version if not rt.group else "%s/%s" % (rt.group, version)
+        if rt.crd is not None:
+            md["continue"] = cont
+            md["resourceVersion"] = str(list_rv)
+            if last is not None and remaining:
+                md["remainingItemCount"] = remaining
+            body = {"apiVersion": apiv, "items": out_items, "kind": rt.list_kind,
+                    "metadata": md}
+        else:
+            md["resourceVersion"] = str(list_rv)
+            if cont:
+                md["continue"] = cont
+            if last is not None and remaining:
+                md["remainingItemCount"] = remaining
+            body = {"kind": rt.list_kind, "apiVersion": apiv, "metadata": md,
+                    "items": out_items}
+        return Response(200, raw=dumps(body).encode())
 
     # ------------------------------------------------------------ WATCH
     def _watch(self, req, rt, version, ns, stream):

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -122,6 +123,8 @@ class KubectlTest(unittest.TestCase):
         cmd = [self.emu.kubectl_bin, "--kubeconfig", os.path.join(self.emu.dir, "kubeconfig"),
                "--cache-dir", os.path.join(self.tmp, "kcache"), "get", "widgets", "-w"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        guard = threading.Timer(30, proc.terminate)  # never hang the suite on a lost event
+        guard.start()
         try:
             lines = []
             # the initial list: header + 3 rows
@@ -133,6 +136,7 @@ class KubectlTest(unittest.TestCase):
             self.k("patch", "widget", "w2", "--type", "merge", "-p", '{"spec":{"replicas":3}}')
             lines.append(proc.stdout.readline())
         finally:
+            guard.cancel()
             proc.terminate()
             proc.wait(10)
             proc.stdout.close()

@@ -257,8 +257,8 @@ static void test_contention_ends(void **s) {
   cycle(x, NOW);
   /* web now uses nothing: its demand falls, api takes what web leaves, within its cap 3 */
   fake_put_json(x->f, METRICS,
-                "{\"items\":[{\"metadata\":{\"name\":\"web-1\"},\"containers\":[{\"name\":\"app\",\"usage\":{\"cpu\":\"0\"}}]},"
-                "{\"metadata\":{\"name\":\"api-1\"},\"containers\":[{\"name\":\"app\",\"usage\":{\"cpu\":\"1\"}}]}]}");
+                "{\"items\":[{\"metadata\":{\"name\":\"web-1\",\"namespace\":\"shop\"},\"containers\":[{\"name\":\"app\",\"usage\":{\"cpu\":\"0\"}}]},"
+                "{\"metadata\":{\"name\":\"api-1\",\"namespace\":\"shop\"},\"containers\":[{\"name\":\"app\",\"usage\":{\"cpu\":\"1\"}}]}]}");
   for (int i = 1; i <= 20; i++) cycle(x, NOW + 15.0 * i);
   int64_t web = pod_limit(x, POD_WEB), api = pod_limit(x, POD_API);
   assert_true(web + api <= 4000);

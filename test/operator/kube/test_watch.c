@@ -70,6 +70,20 @@ static void test_ndjson_max_line(void **state) {
   assert_int_equal(kube_ndjson_feed(&d, "0123", 4), MBCAS_OK);
   assert_int_equal(kube_ndjson_feed(&d, "45678", 5), MBCAS_EINVAL);
   kube_ndjson_reset(&d);
+  /* complete lines held but not yet taken do not count against the maximum */
+  assert_int_equal(kube_ndjson_feed(&d, "aaaaaa\n", 7), MBCAS_OK);
+  assert_int_equal(kube_ndjson_feed(&d, "bbbbbb\n", 7), MBCAS_OK);
+  assert_int_equal(kube_ndjson_feed(&d, "cccc", 4), MBCAS_OK);
+  assert_int_equal(kube_ndjson_feed(&d, "cccc", 4), MBCAS_OK);
+  assert_int_equal(kube_ndjson_next(&d, &line, &len), 1);
+  assert_string_equal(line, "aaaaaa");
+  assert_int_equal(kube_ndjson_feed(&d, "\n", 1), MBCAS_OK);
+  assert_int_equal(kube_ndjson_next(&d, &line, &len), 1);
+  assert_string_equal(line, "bbbbbb");
+  assert_int_equal(kube_ndjson_next(&d, &line, &len), 1);
+  assert_string_equal(line, "cccccccc");
+  assert_int_equal(kube_ndjson_pending(&d), 0);
+  kube_ndjson_reset(&d);
   /* a whole long line inside one chunk */
   assert_int_equal(kube_ndjson_feed(&d, "ok\n0123456789abc\nzz", 19), MBCAS_OK);
   assert_int_equal(kube_ndjson_next(&d, &line, &len), 1);
