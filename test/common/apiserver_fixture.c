@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -85,6 +86,8 @@ int fixture_start(apiserver_fixture *fx, const char *scenario, const char *const
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
+    /* the emulator must not outlive a test that crashed */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       dup2(fd, 1);

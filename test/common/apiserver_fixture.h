@@ -7,7 +7,8 @@
  * waits for TMP/ready and reads the port; the paths of the files the emulator
  * writes (kubeconfig, admin.token, ca.crt, client.crt/.key, tokens/NS.NAME.token)
  * are filled in. fixture_stop() sends SIGTERM, waits (SIGKILL after 5 s) and
- * removes the directory. fixture_fault() POSTs a fault object to
+ * removes the directory (the child also gets PR_SET_PDEATHSIG, so a crashed test
+ * does not leave an emulator behind). fixture_fault() POSTs a fault object to
  * /_emulator/faults with the admin token (through the curl binary, so this
  * library needs no HTTP client); fixture_fault_clear() DELETEs them.
  *
