@@ -446,6 +446,7 @@ void rec_budget_resume(rec_ctx *c, const rec_snapshot *snap, const scalingmarket
     rec_pod_state *ps = ru_map_upsert(c->pods, pk, NULL);
     if (ps && st->last_decision.time) ps->last_change_at = (double)st->last_decision.time;
   }
+  svc->sb->status.observed_generation = svc->sb->meta.generation;
   rec_budget_actuate(c, snap, sm, svc, now, stc);
   if (stc) stc->resumed++;
 }

@@ -69,6 +69,12 @@ mbcas_rc kube_leader_write_allowed(const char *group, const char *resource) {
   return kube_leader_write_guard(NULL);
 }
 
+int kube_leader_rest_guard(void *ud, const kube_ref *ref, const char *verb) {
+  (void)ud;
+  (void)verb;
+  return kube_leader_write_allowed(ref ? ref->group : NULL, ref ? ref->resource : NULL) == MBCAS_OK;
+}
+
 void kube_leader_reset_process_state(void) {
   pthread_mutex_lock(&g_mu);
   g_elector = NULL;

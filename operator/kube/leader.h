@@ -116,6 +116,10 @@ mbcas_rc kube_leader_write_guard(void *ud);
  * PATCH and DELETE: writes to coordination.k8s.io leases (the election itself)
  * always pass; everything else as kube_leader_write_guard(). */
 mbcas_rc kube_leader_write_allowed(const char *group, const char *resource);
+/* kube_leader_write_allowed() as a rest.h write guard (ud ignored): non-zero
+ * when allowed. Install once on the operator's client:
+ *   kube_client_set_write_guard(client, kube_leader_rest_guard, NULL); */
+int kube_leader_rest_guard(void *ud, const kube_ref *ref, const char *verb);
 /* Forget the process-wide elector (tests only). */
 void kube_leader_reset_process_state(void);
 

@@ -29,6 +29,8 @@ struct kube_client {
   kube_backoff rng_src;
   kube_transport_fn transport;
   void *transport_ud;
+  kube_write_guard_fn guard;
+  void *guard_ud;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -133,6 +135,11 @@ void kube_client_set_hook(kube_client *c, kube_request_hook hook, void *ud) {
 void kube_client_set_transport(kube_client *c, kube_transport_fn fn, void *ud) {
   c->transport = fn;
   c->transport_ud = ud;
+}
+
+void kube_client_set_write_guard(kube_client *c, kube_write_guard_fn fn, void *ud) {
+  c->guard = fn;
+  c->guard_ud = ud;
 }
 
 kube_config *kube_client_config(kube_client *c) { return c->cfg; }
@@ -593,9 +600,109 @@ static const char *verb_of(const char *method, const char *path) {
   return method;
 }
 
+static int is_write(const char *method) {
+  return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
+         !strcmp(method, "DELETE");
+}
+
+static int hexval(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decode s in place. */
+static void unescape(char *s) {
+  char *w = s;
+  for (char *r = s; *r; r++) {
+    int hi, lo;
+    if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
+      *w++ = (char)(hi * 16 + lo);
+      r += 2;
+    } else {
+      *w++ = *r;
+    }
+  }
+  *w = '\0';
+}
+
+/* The kube_ref a raw path names, the API server's way (RequestInfoFactory):
+ * /api/V/... or /apis/G/V/..., then namespaces/NS unless what follows NS is a
+ * namespace subresource (status, finalize), then resource, name, subresource.
+ * Fields point into buf; they stay NULL for parts the path lacks (e.g. /version). */
+static void ref_from_path(const char *path, kube_ref *ref, char *buf, size_t cap) {
+  memset(ref, 0, sizeof *ref);
+  size_t n = strcspn(path, "?");
+  if (n >= cap) n = cap - 1;
+  memcpy(buf, path, n);
+  buf[n] = '\0';
+  char *parts[8];
+  int np = 0;
+  for (char *save = NULL, *t = strtok_r(buf, "/", &save); t && np < 8; t = strtok_r(NULL, "/", &save)) {
+    unescape(t);
+    parts[np++] = t;
+  }
+  int i;
+  if (np >= 2 && !strcmp(parts[0], "api")) {
+    ref->group = "";
+    ref->version = parts[1];
+    i = 2;
+  } else if (np >= 3 && !strcmp(parts[0], "apis")) {
+    ref->group = parts[1];
+    ref->version = parts[2];
+    i = 3;
+  } else {
+    return;
+  }
+  if (np - i >= 2 && !strcmp(parts[i], "namespaces")) {
+    ref->ns = parts[i + 1];
+    if (np - i > 2 && strcmp(parts[i + 2], "status") && strcmp(parts[i + 2], "finalize")) {
+      i += 2;
+    } else {
+      ref->ns = NULL; /* a Namespace object itself (cluster-scoped) */
+    }
+  }
+  if (i < np) ref->resource = parts[i];
+  if (i + 1 < np) ref->name = parts[i + 1];
+  if (i + 2 < np) ref->subresource = parts[i + 2];
+}
+
+/* 1 when the write guard lets this request through (always for reads). */
+static int guard_allows(kube_client *c, const kube_ref *ref, const char *method, const char *path) {
+  if (!c->guard || !is_write(method)) return 1;
+  if (ref) return c->guard(c->guard_ud, ref, method) != 0;
+  kube_ref parsed;
+  char buf[1024];
+  ref_from_path(path, &parsed, buf, sizeof buf);
+  return c->guard(c->guard_ud, &parsed, method) != 0;
+}
+
+static mbcas_rc refused(const char *method, const char *path, kube_status *st, mbcas_err *err) {
+  if (st) {
+    memset(st, 0, sizeof *st);
+    cpy(st->message, sizeof st->message, "write refused: not the leader");
+  }
+  LOG_DEBUG("kube write refused", "verb=%s reason=not-leader", method);
+  return mbcas_err_set(err, MBCAS_ENOTLEADER, "", "%s %s: write refused: not the leader", method,
+                       path);
+}
+
+static mbcas_rc request_ref(kube_client *c, const kube_ref *ref, kube_response **out,
+                            const char *method, const char *path, const char *content_type,
+                            const char *body, size_t body_len, kube_status *st, mbcas_err *err);
+
 mbcas_rc kube_request(kube_client *c, kube_response **out, const char *method, const char *path,
                       const char *content_type, const char *body, size_t body_len, kube_status *st,
                       mbcas_err *err) {
+  return request_ref(c, NULL, out, method, path, content_type, body, body_len, st, err);
+}
+
+/* kube_request; ref (may be NULL: parsed from path when the guard needs it)
+ * names the target for the write guard. */
+static mbcas_rc request_ref(kube_client *c, const kube_ref *ref, kube_response **out,
+                            const char *method, const char *path, const char *content_type,
+                            const char *body, size_t body_len, kube_status *st, mbcas_err *err) {
   if (out) *out = NULL;
   if (st) memset(st, 0, sizeof *st);
   if (!c || !method || !path || path[0] != '/')
@@ -611,7 +718,11 @@ mbcas_rc kube_request(kube_client *c, kube_response **out, const char *method, c
   int reauthed = 0;
   char errbuf[CURL_ERROR_SIZE];
   for (int attempt = 0;; attempt++) {
+    /* before the token bucket and again before every retry: leadership may be
+     * lost while we wait, and nothing may be sent after that */
+    if (!guard_allows(c, ref, method, path)) return refused(method, path, st, err);
     kube_ratelimit_wait(&c->rl);
+    if (!guard_allows(c, ref, method, path)) return refused(method, path, st, err);
     kube_credentials cred;
     mbcas_rc rc = kube_config_credentials(c->cfg, &cred, err);
     if (rc) return rc;
@@ -712,12 +823,13 @@ void kube_response_free(kube_response *r) {
 
 /* ---------- typed verbs ---------- */
 
-static mbcas_rc do_json(kube_client *c, cJSON **out, const char *method, const char *path,
-                        const char *ctype, const char *body, kube_status *st, mbcas_err *err) {
+static mbcas_rc do_json(kube_client *c, cJSON **out, const kube_ref *ref, const char *method,
+                        const char *path, const char *ctype, const char *body, kube_status *st,
+                        mbcas_err *err) {
   if (out) *out = NULL;
   kube_response *r = NULL;
-  mbcas_rc rc = kube_request(c, out ? &r : NULL, method, path, ctype, body, body ? strlen(body) : 0,
-                             st, err);
+  mbcas_rc rc = request_ref(c, ref, out ? &r : NULL, method, path, ctype, body,
+                            body ? strlen(body) : 0, st, err);
   if (rc != MBCAS_OK) {
     kube_response_free(r);
     return rc;
@@ -736,7 +848,7 @@ mbcas_rc kube_get(kube_client *c, cJSON **out, const kube_ref *ref, kube_status 
   *out = NULL;
   char *path = kube_ref_path(ref, NULL);
   if (!path) return mbcas_err_set(err, MBCAS_EINVAL, "ref", "incomplete reference");
-  mbcas_rc rc = do_json(c, out, "GET", path, NULL, NULL, st, err);
+  mbcas_rc rc = do_json(c, out, ref, "GET", path, NULL, NULL, st, err);
   free(path);
   return rc;
 }
@@ -750,7 +862,7 @@ mbcas_rc kube_list(kube_client *c, cJSON **out, const kube_ref *ref, const kube_
   o.allow_bookmarks = 0;
   char *path = kube_ref_path(ref, &o);
   if (!path) return mbcas_err_set(err, MBCAS_EINVAL, "ref", "incomplete reference");
-  mbcas_rc rc = do_json(c, out, "GET", path, NULL, NULL, st, err);
+  mbcas_rc rc = do_json(c, out, ref, "GET", path, NULL, NULL, st, err);
   free(path);
   if (rc == MBCAS_OK && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(*out, "items")) &&
       !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(*out, "items"))) {
@@ -831,7 +943,7 @@ static mbcas_rc write_obj(kube_client *c, cJSON **out, const char *method, const
     free(path);
     return MBCAS_ENOMEM;
   }
-  mbcas_rc rc = do_json(c, out, method, path, ctype, body ? body : text, st, err);
+  mbcas_rc rc = do_json(c, out, ref, method, path, ctype, body ? body : text, st, err);
   free(body);
   free(path);
   return rc;

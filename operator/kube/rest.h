@@ -2,7 +2,8 @@
  *
  * API changes since first publication (all additive, existing callers unaffected):
  * kube_client_opts gained retry_initial_s/retry_max_s at the end; the transport
- * test seam (kube_http_req/kube_http_resp/kube_client_set_transport) was added.
+ * test seam (kube_http_req/kube_http_resp/kube_client_set_transport) was added;
+ * the write guard (kube_write_guard_fn/kube_client_set_write_guard) was added.
  *
  * Built on libcurl (OpenSSL): a small pool of easy handles keeps connections
  * alive between requests, HTTP/2 is used when the server offers it over TLS,
@@ -118,6 +119,21 @@ void kube_client_free(kube_client *c);
 /* Replace the hook (e.g. once the metrics module exists). Not for use while
  * requests are in flight on other threads. */
 void kube_client_set_hook(kube_client *c, kube_request_hook hook, void *ud);
+/* Write guard (leadership gates writes). When set, it is asked before every
+ * attempt of a POST, PUT, PATCH or DELETE (typed verbs and kube_request; never
+ * GET, LIST or WATCH), both before and after the wait on the token bucket, so a
+ * retry after a backoff sleep is asked again. ref names the target: the typed
+ * verbs pass theirs, kube_request parses it from the path (fields NULL when the
+ * path lacks them, e.g. "/version"); group is "" for the core group. verb is
+ * the HTTP method. Return non-zero to allow. A refused request is not sent
+ * (the hook is not called) and returns MBCAS_ENOTLEADER, st->code 0. The
+ * operator installs kube_leader_rest_guard (leader.h), which lets Lease writes
+ * through. Called from the requesting thread: must be thread-safe, must not
+ * call back into the client. fn NULL removes it. Like set_hook, not for use
+ * while requests are in flight on other threads. */
+typedef int (*kube_write_guard_fn)(void *ud, const kube_ref *ref, const char *verb);
+void kube_client_set_write_guard(kube_client *c, kube_write_guard_fn fn, void *ud);
+
 /* The config the client was built from (borrowed). */
 kube_config *kube_client_config(kube_client *c);
 
