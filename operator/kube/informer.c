@@ -25,7 +25,49 @@ struct kube_informer {
   atomic_ulong errors;
   kube_backoff bo;
   double next_resync;
+  /* watch counters (opts.metrics), NULL without a registry */
+  kube_metric *m_restarts, *m_relists, *m_errors;
+  unsigned long seen_watches, seen_relists; /* watcher counters already published */
 };
+
+static mbcas_rc metrics_init(kube_informer *inf) {
+  kube_metrics *r = inf->o.metrics;
+  if (!r) return MBCAS_OK;
+  mbcas_rc rc = kube_metrics_counter(r, &inf->m_restarts, "mbcas_watch_restarts_total",
+                                     "Watch streams opened again after the first, per resource.",
+                                     "resource");
+  if (rc == MBCAS_OK)
+    rc = kube_metrics_counter(r, &inf->m_relists, "mbcas_watch_relists_total",
+                              "Full LISTs started again after the first, per resource.", "resource");
+  if (rc == MBCAS_OK)
+    rc = kube_metrics_counter(r, &inf->m_errors, "mbcas_watch_errors_total",
+                              "Watch and list errors (each one backed off), per resource.",
+                              "resource");
+  if (rc != MBCAS_OK) {
+    inf->m_restarts = inf->m_relists = inf->m_errors = NULL;
+    return rc;
+  }
+  const char *lv[] = {inf->name};
+  /* the series exist from the start, so rate() sees the first increment */
+  kube_metric_add(inf->m_restarts, lv, 0);
+  kube_metric_add(inf->m_relists, lv, 0);
+  kube_metric_add(inf->m_errors, lv, 0);
+  return MBCAS_OK;
+}
+
+/* Publish what the watcher counted since the last step: the first watch and the
+ * first list are not restarts. */
+static void metrics_publish(kube_informer *inf) {
+  if (!inf->m_restarts) return;
+  const char *lv[] = {inf->name};
+  unsigned long w = kube_watcher_watches(inf->w), l = kube_watcher_relists(inf->w);
+  unsigned long wr = w > 0 ? w - 1 : 0, sr = inf->seen_watches > 0 ? inf->seen_watches - 1 : 0;
+  if (wr > sr) kube_metric_add(inf->m_restarts, lv, (double)(wr - sr));
+  unsigned long lr = l > 0 ? l - 1 : 0, slr = inf->seen_relists > 0 ? inf->seen_relists - 1 : 0;
+  if (lr > slr) kube_metric_add(inf->m_relists, lv, (double)(lr - slr));
+  inf->seen_watches = w;
+  inf->seen_relists = l;
+}
 
 static mbcas_rc inf_init(kube_informer **out, kube_watch_transport *t, const kube_informer_opts *opts) {
   *out = NULL;
@@ -39,6 +81,11 @@ static mbcas_rc inf_init(kube_informer **out, kube_watch_transport *t, const kub
   inf->o.name = inf->name;
   mbcas_rc rc = kube_watcher_new(&inf->w, t, &inf->o.watch);
   if (rc == MBCAS_OK) rc = kube_cache_new(&inf->cache, inf->o.kind);
+  if (rc) {
+    kube_informer_free(inf);
+    return rc;
+  }
+  rc = metrics_init(inf);
   if (rc) {
     kube_informer_free(inf);
     return rc;
@@ -102,6 +149,7 @@ static char *obj_key(const cJSON *obj, char *buf, size_t len) {
 mbcas_rc kube_informer_step(kube_informer *inf, kube_watch_event_type *type, mbcas_rc *rc_out) {
   kube_watch_event ev;
   mbcas_rc rc = kube_watcher_step(inf->w, &ev);
+  metrics_publish(inf);
   if (type) *type = ev.type;
   if (rc_out) *rc_out = MBCAS_OK;
   if (rc) return rc;
@@ -151,6 +199,7 @@ mbcas_rc kube_informer_step(kube_informer *inf, kube_watch_event_type *type, mbc
   }
   case KUBE_WE_ERROR:
     atomic_fetch_add(&inf->errors, 1);
+    if (inf->m_errors) kube_metric_inc(inf->m_errors, (const char *const[]){inf->name});
     if (rc_out) *rc_out = ev.rc;
     if (ev.rc == MBCAS_EGONE) {
       kube_cache_free(inf->staging);
@@ -164,17 +213,61 @@ mbcas_rc kube_informer_step(kube_informer *inf, kube_watch_event_type *type, mbc
   return rc;
 }
 
-static int resync_visit(void *ud, const char *key, const void *item) {
-  kube_informer *inf = ud;
-  for (int i = 0; i < inf->nh; i++)
-    if (inf->h[i].on_update) inf->h[i].on_update(inf->h[i].ud, item, item);
+typedef struct keyset {
+  char **k;
+  size_t n, cap;
+  int oom;
+} keyset;
+
+static int collect_key(void *ud, const char *key, const void *item) {
+  (void)item;
+  keyset *ks = ud;
+  if (ks->n == ks->cap) {
+    size_t nc = ks->cap ? ks->cap * 2 : 64;
+    char **nk = realloc(ks->k, nc * sizeof *nk);
+    if (!nk) {
+      ks->oom = 1;
+      return 1;
+    }
+    ks->k = nk;
+    ks->cap = nc;
+  }
+  if (!(ks->k[ks->n] = strdup(key))) {
+    ks->oom = 1;
+    return 1;
+  }
+  ks->n++;
   return 0;
 }
 
+static void resync_item(kube_informer *inf, const void *item) {
+  for (int i = 0; i < inf->nh; i++)
+    if (inf->h[i].on_update) inf->h[i].on_update(inf->h[i].ud, item, item);
+}
+
 void kube_informer_resync(kube_informer *inf) {
-  /* handlers run under the cache read lock: they may read the cache but must
-   * not write to it (only the informer thread writes, and that is us) */
-  kube_cache_foreach(inf->cache, resync_visit, inf);
+  int any = 0;
+  for (int i = 0; i < inf->nh; i++) any |= inf->h[i].on_update != NULL;
+  if (!any) return;
+  /* snapshot the keys under the read lock, then hand out copies outside it:
+   * handlers never run while we hold a cache lock */
+  keyset ks = {0};
+  kube_cache_foreach(inf->cache, collect_key, &ks);
+  if (ks.oom) LOG_WARN("informer resync: out of memory", "informer=%s keys=%zu", inf->name, ks.n);
+  int pods = kube_cache_get_kind(inf->cache) == KUBE_CACHE_POD;
+  for (size_t i = 0; i < ks.n; i++) {
+    if (pods) {
+      kube_pod *p = NULL;
+      if (kube_cache_get_pod(inf->cache, &p, ks.k[i]) == MBCAS_OK) resync_item(inf, p);
+      free(p);
+    } else {
+      cJSON *j = NULL;
+      if (kube_cache_get_json(inf->cache, &j, ks.k[i]) == MBCAS_OK) resync_item(inf, j);
+      cJSON_Delete(j);
+    }
+    free(ks.k[i]);
+  }
+  free(ks.k);
 }
 
 static void *run(void *arg) {

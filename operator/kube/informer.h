@@ -6,7 +6,9 @@
  * calls, so objects deleted while we were disconnected disappear; live events
  * upsert or delete and call the handlers. Errors back off (backoff.h, client-go
  * reflector defaults) before the next step. Every resync_seconds every cached item
- * is handed to on_update(old == new) as a safety net, as in client-go.
+ * is handed to on_update(old == new) as a safety net, as in client-go (a copy,
+ * outside the cache lock). Watch restarts, relists and errors are counted into
+ * an optional metrics registry (opts.metrics), so watch.c keeps no global state.
  * kube_informer_step() runs one step on the caller's thread for tests.
  *
  * Owns: the watcher, the cache, the thread. Handlers run on the informer thread,
@@ -18,6 +20,7 @@
 
 #include "backoff.h"
 #include "cache.h"
+#include "metrics.h"
 #include "rest.h"
 #include "watch.h"
 
@@ -35,6 +38,15 @@ typedef struct kube_informer_opts {
   const char *name;           /* for logs and metrics: "pods" */
   /* Backoff after errors; zeros mean client-go's 0.8 s .. 30 s, reset 120 s. */
   double backoff_initial, backoff_max;
+  /* Registry for the watch counters (may be NULL: none), label resource = name:
+   *   mbcas_watch_restarts_total{resource}  watch streams opened after the first
+   *     (server timeout, dropped connection, after a relist ...)
+   *   mbcas_watch_relists_total{resource}   full LISTs started after the first
+   *     (410 Gone, kube_watcher_relist(), a failed first list retried)
+   *   mbcas_watch_errors_total{resource}    ERROR events (each one backed off)
+   * The series exist, at 0, from kube_informer_new*. Borrowed: must outlive the
+   * informer. (Added after first publication; zeroed opts leave it NULL.) */
+  kube_metrics *metrics;
 } kube_informer_opts;
 
 typedef struct kube_informer kube_informer;
@@ -63,8 +75,14 @@ mbcas_rc kube_informer_wait_synced(kube_informer *inf, double timeout_s);
 /* One watcher step applied to the cache, on the caller's thread (no backoff
  * sleep). *type (may be NULL) receives the event type; *rc_out the ERROR code. */
 mbcas_rc kube_informer_step(kube_informer *inf, kube_watch_event_type *type, mbcas_rc *rc_out);
-/* Call on_update(item, item) for every cached item now, on the calling thread,
- * under the cache read lock (the informer thread calls it every resync_seconds). */
+/* Call on_update(item, item) for every cached item now, on the calling thread
+ * (the informer thread calls it every resync_seconds). The keys are snapshotted
+ * under the cache read lock; then each item is copied out (kube_cache_get_pod /
+ * kube_cache_get_json) and the handlers get the copy, OUTSIDE any cache lock,
+ * like every other handler call: they may block, read or even write the cache
+ * without deadlock, and the informer's writes are never held up by them. An item
+ * deleted after the snapshot is skipped. Cost: one copy per item per resync.
+ * Not concurrently with itself or with kube_informer_step on another thread. */
 void kube_informer_resync(kube_informer *inf);
 /* The watcher (counters, state). Borrowed. */
 kube_watcher *kube_informer_watcher(kube_informer *inf);

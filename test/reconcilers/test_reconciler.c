@@ -479,6 +479,66 @@ static void test_policy_pod_signal(void **s) {
   fx_free(x);
 }
 
+/* The pure helpers of scalingmarket_rec.h. */
+static void test_market_helpers(void **s) {
+  (void)s;
+  scalingmarket *sm = NULL;
+  assert_int_equal(sm_parse_str(&sm, "{\"metadata\":{\"name\":\"m\"},\"spec\":{\"guardrails\":{\"maxStepCPU\":\"500m\","
+                                     "\"maxStepPercent\":20,\"cooldown\":\"45s\",\"deadBand\":\"25m\"},"
+                                     "\"namespaceBudgetCaps\":[{\"namespace\":\"a\",\"maxBudget\":100}]}}", NULL),
+                   MBCAS_OK);
+  guardrails_config g;
+  rec_market_guardrails(&g, &sm->spec);
+  assert_int_equal(g.max_step_m, 500);
+  assert_true(g.max_step_frac == 0.2);
+  assert_true(g.cooldown_s == 45);
+  assert_int_equal(g.dead_band_m, 25);
+  assert_true(g.dead_band_frac == 0);
+  assert_true(g.usage_headroom < 0);
+  sm->spec.guardrails.dead_band_is_percent = true;
+  sm->spec.guardrails.dead_band_percent = 5;
+  rec_market_guardrails(&g, &sm->spec);
+  assert_true(g.dead_band_frac == 0.05);
+  /* namespace caps: a's two services (80 + 120) are scaled to 100 in total */
+  servicebudget *b[3];
+  const char *ns[3] = {"a", "a", "b"};
+  int bud[3] = {80, 120, 50};
+  for (int i = 0; i < 3; i++) {
+    char j[512];
+    snprintf(j, sizeof j, "{\"metadata\":{\"name\":\"s%d\",\"namespace\":\"%s\"},\"spec\":{\"marketRef\":{\"name\":\"m\"},"
+                          "\"targetRef\":{\"name\":\"t\"},\"budget\":%d}}", i, ns[i], bud[i]);
+    assert_int_equal(sb_parse_str(&b[i], j, NULL), MBCAS_OK);
+  }
+  double out[3];
+  assert_int_equal(rec_market_budgets(out, &sm->spec, (const servicebudget *const *)b, 3), MBCAS_OK);
+  assert_true(out[0] > 39.99 && out[0] < 40.01);
+  assert_true(out[1] > 59.99 && out[1] < 60.01);
+  assert_true(out[2] == 50);
+  /* demand lookup: podDemands (sorted), else the service's demand */
+  b[0]->status.has_demand = true;
+  b[0]->status.demand = 0.3;
+  b[0]->status.n_pod_demands = 2;
+  snprintf(b[0]->status.pod_demands[0].pod, 8, "p1");
+  b[0]->status.pod_demands[0].has_demand = true;
+  b[0]->status.pod_demands[0].demand = 0.9;
+  snprintf(b[0]->status.pod_demands[1].pod, 8, "p2");
+  b[0]->status.pod_demands[1].has_demand = true;
+  b[0]->status.pod_demands[1].demand = 0.1;
+  assert_true(rec_pod_demand(&b[0]->status, "p1") == 0.9);
+  assert_true(rec_pod_demand(&b[0]->status, "p2") == 0.1);
+  assert_true(rec_pod_demand(&b[0]->status, "p3") == 0.3);
+  assert_true(rec_pod_demand(&b[1]->status, "p3") == 0);
+  for (int i = 0; i < 3; i++) sb_free(b[i]);
+  sm_free(sm);
+  cJSON *n = cJSON_Parse("{\"status\":{\"allocatable\":{\"cpu\":\"3500m\"},\"capacity\":{\"cpu\":\"4\"}}}");
+  assert_int_equal(rec_node_allocatable(n), 3500);
+  cJSON_DeleteItemFromObject(cJSON_GetObjectItem(n, "status"), "allocatable");
+  assert_int_equal(rec_node_allocatable(n), 4000);
+  cJSON_DeleteItemFromObject(n, "status");
+  assert_int_equal(rec_node_allocatable(n), 0);
+  cJSON_Delete(n);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_contention),      cmocka_unit_test(test_contention_ends),
@@ -487,7 +547,7 @@ int main(void) {
       cmocka_unit_test(test_invalid_market),  cmocka_unit_test(test_resume),
       cmocka_unit_test(test_replay),          cmocka_unit_test(test_resize_unsupported),
       cmocka_unit_test(test_status_failure),  cmocka_unit_test(test_scale_out),
-      cmocka_unit_test(test_policy_pod_signal),
+      cmocka_unit_test(test_policy_pod_signal), cmocka_unit_test(test_market_helpers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,11 +190,193 @@ static void test_new_over_client(void **state) {
   kube_config_free(cfg);
 }
 
+static double mval(kube_metrics *m, const char *name) {
+  kube_metric *f = kube_metrics_find(m, name);
+  assert_non_null(f);
+  return kube_metric_value(f, (const char *const[]){"pods"});
+}
+
+/* Step until the watcher reaches state st (bounded). */
+static void step_until(kube_informer *inf, kube_watch_state st) {
+  for (int i = 0; i < 20; i++) {
+    if (kube_watcher_state(kube_informer_watcher(inf)) == st) return;
+    kube_informer_step(inf, NULL, NULL);
+  }
+  fail_msg("watcher never reached state %d", (int)st);
+}
+
+static void test_watch_metrics(void **state) {
+  (void)state;
+  ftrans f = {0};
+  rec r = {0};
+  f.pages[f.npages++] = "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" POD("a", "1", "n1") "]}";
+  /* stream 0 ends cleanly after one event (server timeout): a restart */
+  f.streams[f.nstreams][0] = EV("ADDED", POD("c", "11", "n2"));
+  f.streams[f.nstreams++][1] = NULL;
+  /* stream 1 says 410: a relist and an error, then a restart */
+  f.streams[f.nstreams++][0] = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\"}}\n";
+  f.pages[f.npages++] = "{\"metadata\":{\"resourceVersion\":\"30\"},\"items\":[" POD("a", "12", "n2") "]}";
+  f.streams[f.nstreams++][0] = WAIT;
+  kube_metrics *m = NULL;
+  assert_int_equal(kube_metrics_new(&m), MBCAS_OK);
+  kube_watch_transport t = {f_list, f_open, f_read, f_close, NULL, &f};
+  kube_informer_opts o = {.kind = KUBE_CACHE_POD, .name = "pods", .metrics = m};
+  o.watch.read_timeout_ms = 10;
+  kube_informer *inf = NULL;
+  assert_int_equal(kube_informer_new_transport(&inf, &t, &o), MBCAS_OK);
+  kube_informer_handlers h = {on_add, on_update, on_delete, &r};
+  assert_int_equal(kube_informer_add_handlers(inf, &h), MBCAS_OK);
+  /* the series exist at 0 before anything happened */
+  char *text = NULL;
+  assert_int_equal(kube_metrics_render(m, &text, NULL), MBCAS_OK);
+  assert_non_null(strstr(text, "# TYPE mbcas_watch_restarts_total counter\n"));
+  assert_non_null(strstr(text, "mbcas_watch_restarts_total{resource=\"pods\"} 0\n"));
+  assert_non_null(strstr(text, "mbcas_watch_relists_total{resource=\"pods\"} 0\n"));
+  assert_non_null(strstr(text, "mbcas_watch_errors_total{resource=\"pods\"} 0\n"));
+  free(text);
+  /* first list and first watch: neither is a restart */
+  step_until(inf, KUBE_WS_WATCHING);
+  assert_int_equal(kube_informer_synced(inf), 1);
+  assert_true(mval(m, "mbcas_watch_restarts_total") == 0);
+  assert_true(mval(m, "mbcas_watch_relists_total") == 0);
+  steps(inf, 1); /* ADDED c */
+  assert_string_equal(r.last, "add c");
+  step_until(inf, KUBE_WS_INIT_LISTED); /* the stream ended */
+  step_until(inf, KUBE_WS_WATCHING);    /* watched again from rv 11 */
+  assert_true(mval(m, "mbcas_watch_restarts_total") == 1);
+  assert_true(mval(m, "mbcas_watch_relists_total") == 0);
+  assert_true(mval(m, "mbcas_watch_errors_total") == 0);
+  kube_watch_event_type ty;
+  mbcas_rc erc;
+  assert_int_equal(kube_informer_step(inf, &ty, &erc), MBCAS_OK);
+  assert_int_equal(ty, KUBE_WE_ERROR);
+  assert_int_equal(erc, MBCAS_EGONE);
+  assert_true(mval(m, "mbcas_watch_errors_total") == 1);
+  step_until(inf, KUBE_WS_INIT_PAGE); /* relist started */
+  assert_true(mval(m, "mbcas_watch_relists_total") == 1);
+  step_until(inf, KUBE_WS_WATCHING);
+  assert_true(mval(m, "mbcas_watch_restarts_total") == 2);
+  assert_true(mval(m, "mbcas_watch_relists_total") == 1);
+  assert_true(mval(m, "mbcas_watch_errors_total") == 1);
+  /* equal to the watcher's own counters, minus the first of each */
+  assert_int_equal(kube_watcher_watches(kube_informer_watcher(inf)), 3);
+  assert_int_equal(kube_watcher_relists(kube_informer_watcher(inf)), 2);
+  kube_informer_free(inf);
+  /* a second informer on the same registry adds its own series */
+  ftrans g = {0};
+  kube_watch_transport t2 = {f_list, f_open, f_read, f_close, NULL, &g};
+  o.name = "nodes";
+  assert_int_equal(kube_informer_new_transport(&inf, &t2, &o), MBCAS_OK);
+  assert_true(kube_metric_value(kube_metrics_find(m, "mbcas_watch_relists_total"),
+                                (const char *const[]){"nodes"}) == 0);
+  assert_true(mval(m, "mbcas_watch_relists_total") == 1);
+  kube_informer_free(inf);
+  /* a clashing family fails creation cleanly (transport freed, nothing leaked) */
+  kube_metrics *m2 = NULL;
+  assert_int_equal(kube_metrics_new(&m2), MBCAS_OK);
+  kube_metric *clash = NULL;
+  assert_int_equal(kube_metrics_gauge(m2, &clash, "mbcas_watch_relists_total", "x", "resource"), MBCAS_OK);
+  ftrans g2 = {0};
+  kube_watch_transport t3 = {f_list, f_open, f_read, f_close, NULL, &g2};
+  o.metrics = m2;
+  assert_int_equal(kube_informer_new_transport(&inf, &t3, &o), MBCAS_EINVAL);
+  assert_null(inf);
+  kube_metrics_free(m2);
+  kube_metrics_free(m);
+}
+
+/* Resync handlers run outside the cache lock: this one checks it got a copy,
+ * not the stored item (the old under-the-read-lock resync fails here, before
+ * the write below, which would have deadlocked on our own read lock), writes
+ * to the cache it is called from, and reads its copy after the stored item was
+ * deleted (ASan would flag a borrowed one). */
+typedef struct resync_ctx {
+  kube_informer *inf;
+  int calls;
+} resync_ctx;
+
+static void on_resync_writes(void *ud, const void *o, const void *n) {
+  resync_ctx *x = ud;
+  assert_ptr_equal(o, n);
+  kube_cache *c = kube_informer_cache(x->inf);
+  const kube_pod *p = n;
+  char key[64], name[16];
+  snprintf(key, sizeof key, "%s/%s", p->ns, p->name);
+  snprintf(name, sizeof name, "%s", p->name);
+  kube_cache_rdlock(c);
+  const void *stored = kube_cache_get_locked(c, key);
+  kube_cache_unlock(c);
+  assert_non_null(stored);
+  assert_ptr_not_equal(stored, n);
+  x->calls++;
+  /* delete this item and the other one: the other is then skipped */
+  assert_int_equal(kube_cache_delete(c, "d/a", NULL), MBCAS_OK);
+  assert_int_equal(kube_cache_delete(c, "d/b", NULL), MBCAS_OK);
+  assert_string_equal(p->name, name);
+  assert_string_equal(p->node, "n1");
+}
+
+static void test_resync_outside_lock(void **state) {
+  (void)state;
+  ftrans f = {0};
+  f.pages[f.npages++] = "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" POD("a", "1", "n1") "," POD("b", "2", "n1") "]}";
+  kube_watch_transport t = {f_list, f_open, f_read, f_close, NULL, &f};
+  kube_informer_opts o = {.kind = KUBE_CACHE_POD, .name = "pods"};
+  kube_informer *inf = NULL;
+  assert_int_equal(kube_informer_new_transport(&inf, &t, &o), MBCAS_OK);
+  resync_ctx x = {.inf = inf};
+  kube_informer_handlers h = {NULL, on_resync_writes, NULL, &x};
+  assert_int_equal(kube_informer_add_handlers(inf, &h), MBCAS_OK);
+  for (int i = 0; i < 5; i++) steps(inf, 1);
+  assert_int_equal(kube_informer_synced(inf), 1);
+  assert_int_equal(kube_cache_len(kube_informer_cache(inf)), 2);
+  kube_informer_resync(inf);
+  assert_int_equal(x.calls, 1); /* the other item was deleted before its turn */
+  assert_int_equal(kube_cache_len(kube_informer_cache(inf)), 0);
+  kube_informer_resync(inf);
+  assert_int_equal(x.calls, 1);
+  kube_informer_free(inf);
+}
+
+/* JSON caches hand out cJSON copies; handlers without on_update cost nothing. */
+static int json_calls;
+static void on_resync_json(void *ud, const void *o, const void *n) {
+  (void)ud;
+  assert_ptr_equal(o, n);
+  const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive((const cJSON *)n, "metadata"), "name"));
+  assert_non_null(name);
+  json_calls++;
+}
+
+static void test_resync_json(void **state) {
+  (void)state;
+  ftrans f = {0};
+  f.pages[f.npages++] = "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" POD("a", "1", "n1") "," POD("b", "2", "n1") "," POD("c", "3", "n1") "]}";
+  kube_watch_transport t = {f_list, f_open, f_read, f_close, NULL, &f};
+  kube_informer_opts o = {.kind = KUBE_CACHE_JSON, .name = "budgets"};
+  kube_informer *inf = NULL;
+  assert_int_equal(kube_informer_new_transport(&inf, &t, &o), MBCAS_OK);
+  kube_informer_handlers none = {0};
+  kube_informer_handlers h = {NULL, on_resync_json, NULL, NULL};
+  assert_int_equal(kube_informer_add_handlers(inf, &none), MBCAS_OK);
+  assert_int_equal(kube_informer_add_handlers(inf, &h), MBCAS_OK);
+  for (int i = 0; i < 6; i++) steps(inf, 1);
+  assert_int_equal(kube_informer_synced(inf), 1);
+  json_calls = 0;
+  kube_informer_resync(inf);
+  assert_int_equal(json_calls, 3);
+  kube_informer_free(inf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_list_watch_relist),
       cmocka_unit_test(test_thread_sync_and_stop),
       cmocka_unit_test(test_new_over_client),
+      cmocka_unit_test(test_watch_metrics),
+      cmocka_unit_test(test_resync_outside_lock),
+      cmocka_unit_test(test_resync_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

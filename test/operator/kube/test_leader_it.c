@@ -252,6 +252,59 @@ static void test_handover_between_processes(void **state) {
   kube_leader_free(a);
 }
 
+/* The operator's wiring: one client for everything, its writes gated by
+ * kube_leader_rest_guard. The elector's own Lease writes go through the same
+ * guarded client; other writes are refused (nothing reaches the server) until
+ * it leads and again once it stopped. */
+static void test_guarded_client(void **state) {
+  (void)state;
+  kube_leader_reset_process_state();
+  mbcas_err err;
+  kube_client *cg = NULL;
+  assert_int_equal(kube_client_new(&cg, cfg, NULL, &err), MBCAS_OK);
+  kube_client_set_write_guard(cg, kube_leader_rest_guard, NULL);
+  counts n = {0};
+  kube_leader_opts o = {.client = cg, .ns = "default", .name = "mbcas-guarded", .identity = "guarded",
+                        .lease_duration = 4, .renew_deadline = 3, .retry_period = 0.3,
+                        .process_wide = 1,
+                        .cb = {.started_leading = on_start, .stopped_leading = on_stop, .ud = &n}};
+  kube_leader *l = NULL;
+  assert_int_equal(kube_leader_new(&l, &o), MBCAS_OK);
+  kube_ref cm = {NULL, "v1", "configmaps", "default", NULL, NULL};
+  kube_ref cm1 = {NULL, "v1", "configmaps", "default", "guarded-cm", NULL};
+  cJSON *obj = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+                           "\"metadata\":{\"name\":\"guarded-cm\"},\"data\":{\"k\":\"v1\"}}");
+  assert_non_null(obj);
+  /* a follower: refused, nothing on the server */
+  assert_int_equal(kube_create(cg, NULL, &cm, obj, NULL, NULL, NULL), MBCAS_ENOTLEADER);
+  cJSON *got = NULL;
+  assert_int_equal(kube_get(ca, &got, &cm1, NULL, NULL), MBCAS_ENOTFOUND);
+  /* the elector acquires its Lease through the guarded client, then writes pass */
+  assert_int_equal(kube_leader_start(l), MBCAS_OK);
+  WAIT_FOR(kube_leader_leading(l), 20);
+  assert_int_equal(kube_create(cg, NULL, &cm, obj, NULL, NULL, NULL), MBCAS_OK);
+  assert_int_equal(kube_get(ca, &got, &cm1, NULL, NULL), MBCAS_OK);
+  cJSON_Delete(got);
+  /* stopped (as after a lost lease): writes refused again, reads still work */
+  kube_leader_stop(l);
+  assert_int_equal(n.stopped, 1);
+  assert_int_equal(kube_patch(cg, NULL, &cm1, KUBE_PATCH_MERGE, "{\"data\":{\"k\":\"v2\"}}", NULL, NULL, NULL),
+                   MBCAS_ENOTLEADER);
+  assert_int_equal(kube_get(cg, &got, &cm1, NULL, NULL), MBCAS_OK);
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(got, "data");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "k")), "v1");
+  cJSON_Delete(got);
+  /* the Lease itself can still be written (release, or a later re-election) */
+  kube_lease_record rec;
+  assert_int_equal(kube_lease_get(cg, "default", "mbcas-guarded", &rec), MBCAS_OK);
+  assert_int_equal(kube_lease_update(cg, "default", "mbcas-guarded", &rec, NULL), MBCAS_OK);
+  kube_leader_free(l);
+  kube_leader_reset_process_state();
+  assert_int_equal(kube_delete(cg, NULL, &cm1, NULL, NULL, NULL), MBCAS_OK);
+  cJSON_Delete(obj);
+  kube_client_free(cg);
+}
+
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "--elect-child") == 0) {
     mbcas_log_set_level(MBCAS_LOG_OFF);
@@ -265,6 +318,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handover),
       cmocka_unit_test(test_race_for_new_lease),
+      cmocka_unit_test(test_guarded_client),
       cmocka_unit_test(test_handover_between_processes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "leader.h"
 #include "rest.h"
 
 /* A scripted server: each request takes the next canned answer. */
@@ -395,6 +396,224 @@ static void test_client_new_errors(void **state) {
   kube_config_free(c);
 }
 
+/* ---- write guard ---- */
+
+typedef struct guardrec {
+  int allow;
+  int calls;
+  char verb[8];
+  char group[64], version[16], resource[64], ns[64], name[64], sub[32];
+  int has_ns, has_resource;
+} guardrec;
+static guardrec G;
+
+static void cp(char *dst, size_t cap, const char *s) { snprintf(dst, cap, "%s", s ? s : "(null)"); }
+
+static int guard(void *ud, const kube_ref *ref, const char *verb) {
+  guardrec *g = ud;
+  g->calls++;
+  cp(g->verb, sizeof g->verb, verb);
+  cp(g->group, sizeof g->group, ref->group);
+  cp(g->version, sizeof g->version, ref->version);
+  cp(g->resource, sizeof g->resource, ref->resource);
+  cp(g->ns, sizeof g->ns, ref->ns);
+  cp(g->name, sizeof g->name, ref->name);
+  cp(g->sub, sizeof g->sub, ref->subresource);
+  return g->allow;
+}
+
+static void test_write_guard_refuses_without_sending(void **state) {
+  (void)state;
+  memset(&G, 0, sizeof G);
+  kube_client_set_write_guard(cl, guard, &G);
+  ANSWER(200, "{}");
+  cJSON *obj = cJSON_Parse("{\"metadata\":{\"name\":\"web-1\"}}");
+  kube_status st;
+  mbcas_err e = {0};
+  cJSON *o = (cJSON *)1;
+  assert_int_equal(kube_create(cl, &o, &POD, obj, NULL, &st, &e), MBCAS_ENOTLEADER);
+  assert_null(o);
+  assert_int_equal(e.rc, MBCAS_ENOTLEADER);
+  assert_non_null(strstr(e.msg, "not the leader"));
+  assert_int_equal(st.code, 0);
+  assert_non_null(strstr(st.message, "not the leader"));
+  assert_string_equal(G.verb, "POST");
+  assert_string_equal(G.resource, "pods");
+  assert_string_equal(G.name, "web-1");
+  assert_int_equal(kube_update(cl, NULL, &POD, obj, NULL, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_string_equal(G.verb, "PUT");
+  kube_ref rs = {NULL, "v1", "pods", "default", "web-1", "resize"};
+  assert_int_equal(kube_patch(cl, NULL, &rs, KUBE_PATCH_STRATEGIC, "{}", NULL, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_string_equal(G.verb, "PATCH");
+  assert_string_equal(G.sub, "resize");
+  assert_int_equal(kube_delete(cl, NULL, &POD, NULL, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_string_equal(G.verb, "DELETE");
+  kube_response *r = (kube_response *)1;
+  assert_int_equal(kube_request(cl, &r, "POST", "/api/v1/namespaces/default/events", "application/json",
+                                "{}", 2, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_null(r);
+  /* nothing reached the transport, and the hook saw no attempt */
+  assert_int_equal(F.calls, 0);
+  assert_int_equal(H.n, 0);
+  /* reads are never asked about and still go out */
+  int before = G.calls;
+  assert_int_equal(kube_get(cl, &o, &POD, NULL, NULL), MBCAS_OK);
+  cJSON_Delete(o);
+  assert_int_equal(kube_request(cl, NULL, "GET", "/version", NULL, NULL, 0, NULL, NULL), MBCAS_OK);
+  assert_int_equal(G.calls, before);
+  assert_int_equal(F.calls, 2);
+  /* allowed: sent as before */
+  G.allow = 1;
+  assert_int_equal(kube_patch(cl, NULL, &rs, KUBE_PATCH_STRATEGIC, "{}", NULL, NULL, NULL), MBCAS_OK);
+  assert_int_equal(F.calls, 3);
+  assert_string_equal(F.methods[2], "PATCH");
+  /* removed: no longer asked */
+  kube_client_set_write_guard(cl, NULL, NULL);
+  G.allow = 0;
+  before = G.calls;
+  assert_int_equal(kube_delete(cl, NULL, &POD, NULL, NULL, NULL), MBCAS_OK);
+  assert_int_equal(G.calls, before);
+  assert_int_equal(F.calls, 4);
+  cJSON_Delete(obj);
+}
+
+static void test_write_guard_raw_paths(void **state) {
+  (void)state;
+  memset(&G, 0, sizeof G);
+  kube_client_set_write_guard(cl, guard, &G);
+  assert_int_equal(kube_request(cl, NULL, "PATCH", "/apis/apps/v1/namespaces/d/deployments/web/scale?fieldManager=x",
+                                "application/merge-patch+json", "{}", 2, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_string_equal(G.group, "apps");
+  assert_string_equal(G.version, "v1");
+  assert_string_equal(G.ns, "d");
+  assert_string_equal(G.resource, "deployments");
+  assert_string_equal(G.name, "web");
+  assert_string_equal(G.sub, "scale");
+  /* core group is "", names are percent-decoded */
+  assert_int_equal(kube_request(cl, NULL, "DELETE", "/api/v1/namespaces/d/pods/a%2Eb", NULL, NULL, 0, NULL, NULL),
+                   MBCAS_ENOTLEADER);
+  assert_string_equal(G.group, "");
+  assert_string_equal(G.resource, "pods");
+  assert_string_equal(G.name, "a.b");
+  assert_string_equal(G.sub, "(null)");
+  /* a Namespace's own status is cluster-scoped */
+  assert_int_equal(kube_request(cl, NULL, "PUT", "/api/v1/namespaces/team/status", "application/json", "{}", 2,
+                                NULL, NULL), MBCAS_ENOTLEADER);
+  assert_string_equal(G.ns, "(null)");
+  assert_string_equal(G.resource, "namespaces");
+  assert_string_equal(G.name, "team");
+  assert_string_equal(G.sub, "status");
+  assert_int_equal(kube_request(cl, NULL, "DELETE", "/api/v1/namespaces/team", NULL, NULL, 0, NULL, NULL),
+                   MBCAS_ENOTLEADER);
+  assert_string_equal(G.resource, "namespaces");
+  assert_string_equal(G.name, "team");
+  assert_string_equal(G.ns, "(null)");
+  /* cluster-scoped custom resource collection */
+  assert_int_equal(kube_request(cl, NULL, "POST", "/apis/mbcas.io/v1alpha1/scalingmarkets", "application/json",
+                                "{}", 2, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_string_equal(G.group, "mbcas.io");
+  assert_string_equal(G.resource, "scalingmarkets");
+  assert_string_equal(G.name, "(null)");
+  /* not an API path: the guard still decides, with an empty ref */
+  assert_int_equal(kube_request(cl, NULL, "POST", "/version", NULL, NULL, 0, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_string_equal(G.resource, "(null)");
+  assert_string_equal(G.group, "(null)");
+  assert_int_equal(F.calls, 0);
+  kube_client_set_write_guard(cl, NULL, NULL);
+}
+
+/* A transport that revokes leadership once it answered: the retry must not go out. */
+static mbcas_rc revoking_transport(void *ud, const kube_http_req *rq, kube_http_resp *resp) {
+  mbcas_rc rc = fake_transport(ud, rq, resp);
+  G.allow = 0;
+  return rc;
+}
+
+static void test_write_guard_rechecked_before_retry(void **state) {
+  (void)state;
+  memset(&G, 0, sizeof G);
+  G.allow = 1;
+  kube_client_set_write_guard(cl, guard, &G);
+  kube_client_set_transport(cl, revoking_transport, &F);
+  ANSWER(503, "{\"kind\":\"Status\",\"code\":503}");
+  ANSWER(200, "{}");
+  kube_status st;
+  assert_int_equal(kube_patch(cl, NULL, &POD, KUBE_PATCH_MERGE, "{}", NULL, &st, NULL), MBCAS_ENOTLEADER);
+  assert_int_equal(F.calls, 1); /* the retry after the 503 was not sent */
+  assert_int_equal(H.n, 1);
+  assert_int_equal(st.code, 0);
+  kube_client_set_transport(cl, fake_transport, &F);
+  kube_client_set_write_guard(cl, NULL, NULL);
+}
+
+/* Fake Lease storage for an elector that leads once it created the Lease. */
+static kube_lease_record lease_store;
+static int lease_exists;
+static mbcas_rc l_get(void *ud, kube_lease_record *out) {
+  (void)ud;
+  if (!lease_exists) return MBCAS_ENOTFOUND;
+  *out = lease_store;
+  return MBCAS_OK;
+}
+static mbcas_rc l_put(void *ud, const kube_lease_record *rec, kube_lease_record *out) {
+  (void)ud;
+  lease_store = *rec;
+  snprintf(lease_store.resource_version, sizeof lease_store.resource_version, "%d", lease_exists + 1);
+  lease_exists++;
+  if (out) *out = lease_store;
+  return MBCAS_OK;
+}
+static const kube_lease_ops lops = {l_get, l_put, l_put};
+
+static void test_leader_guard_on_client(void **state) {
+  (void)state;
+  kube_leader_reset_process_state();
+  lease_exists = 0;
+  kube_client_set_write_guard(cl, kube_leader_rest_guard, NULL);
+  /* no process-wide elector (leader election disabled): writes pass */
+  ANSWER(200, "{}");
+  assert_int_equal(kube_patch(cl, NULL, &POD, KUBE_PATCH_MERGE, "{}", NULL, NULL, NULL), MBCAS_OK);
+  assert_int_equal(F.calls, 1);
+  /* an elector that does not lead yet: pods refused, Lease writes pass */
+  kube_leader *l = NULL;
+  kube_leader_opts lo = {.ops = &lops, .ns = "mbcas-system", .name = "mbcas", .identity = "me",
+                         .process_wide = 1};
+  assert_int_equal(kube_leader_new(&l, &lo), MBCAS_OK);
+  assert_int_equal(kube_patch(cl, NULL, &POD, KUBE_PATCH_MERGE, "{}", NULL, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_int_equal(kube_delete(cl, NULL, &POD, NULL, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_int_equal(F.calls, 1);
+  cJSON *lease = cJSON_Parse("{\"metadata\":{\"name\":\"mbcas\"}}");
+  kube_ref lref = {"coordination.k8s.io", "v1", "leases", "mbcas-system", "mbcas", NULL};
+  kube_ref lcoll = {"coordination.k8s.io", "v1", "leases", "mbcas-system", NULL, NULL};
+  assert_int_equal(kube_create(cl, NULL, &lcoll, lease, NULL, NULL, NULL), MBCAS_OK);
+  assert_int_equal(kube_update(cl, NULL, &lref, lease, NULL, NULL, NULL), MBCAS_OK);
+  assert_int_equal(kube_request(cl, NULL, "PUT", "/apis/coordination.k8s.io/v1/namespaces/mbcas-system/leases/mbcas",
+                                "application/json", "{}", 2, NULL, NULL), MBCAS_OK);
+  assert_int_equal(F.calls, 4);
+  assert_string_equal(F.methods[1], "POST");
+  assert_string_equal(F.methods[2], "PUT");
+  /* a Lease in another group is not the election's */
+  kube_ref other = {"example.com", "v1", "leases", "mbcas-system", "mbcas", NULL};
+  assert_int_equal(kube_update(cl, NULL, &other, lease, NULL, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_int_equal(F.calls, 4);
+  /* once it leads, writes pass */
+  assert_int_equal(kube_leader_try(l), MBCAS_OK);
+  assert_true(kube_leader_leading(l));
+  assert_int_equal(kube_delete(cl, NULL, &POD, NULL, NULL, NULL), MBCAS_OK);
+  assert_int_equal(F.calls, 5);
+  /* the elector gone (stopped): the process is a follower, writes refused */
+  kube_leader_free(l);
+  assert_int_equal(kube_delete(cl, NULL, &POD, NULL, NULL, NULL), MBCAS_ENOTLEADER);
+  assert_int_equal(F.calls, 5);
+  assert_int_equal(kube_leader_rest_guard(NULL, &lref, "PUT"), 1);
+  assert_int_equal(kube_leader_rest_guard(NULL, &POD, "PUT"), 0);
+  assert_int_equal(kube_leader_rest_guard(NULL, NULL, "PUT"), 0);
+  cJSON_Delete(lease);
+  kube_leader_reset_process_state();
+  assert_int_equal(kube_leader_rest_guard(NULL, &POD, "PUT"), 1);
+  kube_client_set_write_guard(cl, NULL, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_ref_path, reset),
@@ -410,6 +629,10 @@ int main(void) {
       cmocka_unit_test_setup(test_raw_request_and_codes, reset),
       cmocka_unit_test_setup(test_reauth_on_401, reset),
       cmocka_unit_test_setup(test_client_new_errors, reset),
+      cmocka_unit_test_setup(test_write_guard_refuses_without_sending, reset),
+      cmocka_unit_test_setup(test_write_guard_raw_paths, reset),
+      cmocka_unit_test_setup(test_write_guard_rechecked_before_retry, reset),
+      cmocka_unit_test_setup(test_leader_guard_on_client, reset),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
