@@ -183,6 +183,7 @@ int main(int argc, char **argv) {
   mbcas_log_set_level((mbcas_log_level)lvl);
   rec_options ro;
   rec_options_default(&ro);
+  ro.stop = &g_stop;
   if (f.interval) {
     int64_t ms;
     mbcas_err e;

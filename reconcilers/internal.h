@@ -24,6 +24,8 @@ typedef struct rec_svc_state {
   int hs_init;             /* hs initialised */
   int64_t invalid_gen;     /* generation an Invalid Event was sent for (+1), 0: none */
   int conflict_reported;   /* Conflict Event sent for the current conflict */
+  int64_t seen_gen;        /* generation whose status we wrote (the cache may lag) */
+  char done_id[SB_ID_MAX]; /* last decision we actuated and recorded the outcome of */
 } rec_svc_state;
 
 typedef struct rec_market_state {
@@ -50,6 +52,9 @@ struct rec_ctx {
   ru_map *policies; /* "ns/ap" -> rec_policy_state */
   atomic_int force;
 };
+
+/* The operator is stopping (rec_options.stop): end the cycle at the next safe point. */
+int rec_stopping(const rec_ctx *c);
 
 /* What happened to a ServiceBudget in this cycle. */
 typedef enum {

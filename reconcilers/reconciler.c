@@ -55,6 +55,8 @@ void rec_ctx_set_resize_supported(rec_ctx *c, int supported) {
 
 void rec_request_cycle(rec_ctx *c) { atomic_store(&c->force, 1); }
 
+int rec_stopping(const rec_ctx *c) { return c->opt.stop && atomic_load(c->opt.stop); }
+
 void rec_event(rec_ctx *c, const cJSON *obj, const char *type, const char *reason,
                const char *fmt, ...) {
   char msg[1024];
@@ -117,15 +119,20 @@ static int64_t market_generation(const cJSON *o) {
 
 /* Whether anything of this market changed since its last clearing: its own generation,
  * or a ServiceBudget joining it whose generation its status has not observed yet. */
-static int market_changed(const rec_snapshot *snap, const cJSON *sm, const rec_market_state *ms) {
+static int market_changed(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm,
+                          const rec_market_state *ms) {
   if (market_generation(sm) != ms->generation) return 1;
   const char *name = ru_str(sm, "metadata.name");
+  char key[API_NS_MAX + API_NAME_MAX + 2];
   for (size_t i = 0; i < snap->n_budgets; i++) {
     const char *m = ru_str(snap->budgets[i], "spec.marketRef.name");
     if (!m || !name || strcmp(m, name) != 0) continue;
-    if (ru_num(snap->budgets[i], "metadata.generation", 0) !=
-        ru_num(snap->budgets[i], "status.observedGeneration", -1))
-      return 1;
+    int64_t gen = (int64_t)ru_num(snap->budgets[i], "metadata.generation", 0);
+    if (gen == (int64_t)ru_num(snap->budgets[i], "status.observedGeneration", -1)) continue;
+    /* Our own status write may not have come back through the watch yet. */
+    const rec_svc_state *ss = ru_map_get(c->svcs, rec_obj_key(snap->budgets[i], key, sizeof key));
+    if (ss && ss->seen_gen >= gen) continue;
+    return 1;
   }
   return 0;
 }
@@ -162,7 +169,7 @@ mbcas_rc rec_cycle(rec_ctx *c, const rec_snapshot *snap, double now, rec_cycle_s
     }
     double every = interval_s(c, sm);
     int due = force || ms->last_clear <= 0 || now - ms->last_clear >= every - 1e-3 ||
-              market_changed(snap, sm, ms);
+              market_changed(c, snap, sm, ms);
     if (!due) {
       double left = ms->last_clear + every - now;
       if (left < next) next = left;

@@ -21,6 +21,7 @@
 #ifndef MBCAS_REC_RECONCILER_H
 #define MBCAS_REC_RECONCILER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ typedef struct rec_snapshot {
   const cJSON *const *nodes;    size_t n_nodes;
   const cJSON *const *hpas;     size_t n_hpas;
   const cJSON *const *vpas;     size_t n_vpas;
+  /* Deployments and StatefulSets (apps/v1), to resolve targets without a GET of their
+   * scale subresource; other kinds with a scale subresource are read through it. */
+  const cJSON *const *workloads; size_t n_workloads;
   const cJSON *const *namespaces; long n_namespaces;
 } rec_snapshot;
 
@@ -68,6 +72,8 @@ typedef struct rec_options {
   int scale_supported;          /* 1 normally */
   long prom_timeout_ms;         /* Prometheus query timeout; 0: 2000 */
   double min_demand_factor;     /* bid f(0); default 0 */
+  const atomic_int *stop;       /* may be NULL; when non-zero a cycle ends at the next
+                                   safe point (a Pending decision is resumed later) */
 } rec_options;
 
 typedef struct rec_ctx rec_ctx;

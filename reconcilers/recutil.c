@@ -59,6 +59,30 @@ int ru_labels_match(const cJSON *match_labels, const cJSON *labels) {
   return 1;
 }
 
+int ru_label_selector_match(const cJSON *sel, const cJSON *labels) {
+  const cJSON *ml = cJSON_GetObjectItemCaseSensitive(sel, "matchLabels");
+  const cJSON *me = cJSON_GetObjectItemCaseSensitive(sel, "matchExpressions");
+  if (cJSON_GetArraySize(ml) == 0 && cJSON_GetArraySize(me) == 0) return 0;
+  if (!ru_labels_match(ml, labels)) return 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, me) {
+    const char *key = ru_str(e, "key"), *op = ru_str(e, "operator");
+    if (!key || !op) return 0;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, key);
+    const char *have = cJSON_IsString(v) ? v->valuestring : NULL;
+    int in = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "values"))
+      if (have && cJSON_IsString(x) && strcmp(x->valuestring, have) == 0) in = 1;
+    if (strcmp(op, "In") == 0) { if (!in) return 0; }
+    else if (strcmp(op, "NotIn") == 0) { if (in) return 0; }
+    else if (strcmp(op, "Exists") == 0) { if (!have) return 0; }
+    else if (strcmp(op, "DoesNotExist") == 0) { if (have) return 0; }
+    else return 0;
+  }
+  return 1;
+}
+
 /* --- selector strings --------------------------------------------------------- */
 
 static void skip_ws(const char **p) {

@@ -33,6 +33,10 @@ int ru_pod_terminating(const cJSON *pod);
  * nothing (a scale target without a selector owns no pods). MBCAS_EINVAL when the
  * selector does not parse (*match = 0 then). */
 mbcas_rc ru_selector_match(int *match, const char *selector, const cJSON *labels);
+/* Whether labels satisfy a metav1.LabelSelector object (matchLabels and matchExpressions
+ * In, NotIn, Exists, DoesNotExist). NULL or empty selector matches nothing (as for a
+ * workload's pods). Unknown operators match nothing. */
+int ru_label_selector_match(const cJSON *selector, const cJSON *labels);
 /* Whether labels contain every key/value of match_labels (a JSON object). */
 int ru_labels_match(const cJSON *match_labels, const cJSON *labels);
 

@@ -192,6 +192,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   for (size_t i = 0; i < snap->n_budgets; i++) {
     const char *m = ru_str(snap->budgets[i], "spec.marketRef.name");
     if (!m || strcmp(m, mname) != 0) continue;
+    if (rec_stopping(c)) goto done;
     rec_svc *svc = &svcs[n_svcs++];
     svc->obj = snap->budgets[i];
     rec_budget_prepare(c, snap, sm, mnodes, n_mn, svc, now);
@@ -347,6 +348,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   int wrote_pending = 0;
   for (size_t k = 0; k < n_ok; k++) {
     rec_svc *svc = &svcs[okidx[k]];
+    if (rec_stopping(c)) goto done;
     sb_status *st = &svc->sb->status;
     int64_t sgen = svc->sb->meta.generation;
     int64_t sum = 0, maxdiff = -1;
@@ -492,6 +494,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   /* Only now: actuate. */
   for (size_t k = 0; k < n_ok; k++) {
     rec_svc *svc = &svcs[okidx[k]];
+    if (rec_stopping(c)) break; /* what stays Pending is resumed after the restart */
     if (svc->state != SVC_OK) continue;
     if (svc->sb->status.last_decision.outcome == SB_OUTCOME_PENDING)
       rec_budget_actuate(c, snap, sm, svc, now, stc);

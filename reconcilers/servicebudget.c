@@ -85,6 +85,25 @@ const cJSON *rec_budget_find_controller(const rec_snapshot *snap, const char *ns
   return NULL;
 }
 
+/* The cached Deployment or StatefulSet (apps group) the spec targets, or NULL. */
+static const cJSON *find_workload(const rec_snapshot *snap, const sb_spec *sp, const char *ns) {
+  if (strcmp(sp->target_kind, "Deployment") != 0 && strcmp(sp->target_kind, "StatefulSet") != 0)
+    return NULL;
+  if (strncmp(sp->target_api_version, "apps/", 5) != 0) return NULL;
+  for (size_t i = 0; i < snap->n_workloads; i++) {
+    const cJSON *w = snap->workloads[i];
+    const char *k = ru_str(w, "kind"), *n = ru_str(w, "metadata.name");
+    const char *wns = ru_str(w, "metadata.namespace");
+    /* items of a List carry no kind: tell them apart by their fields */
+    int is_sts = ru_get(w, "spec.serviceName") != NULL || ru_get(w, "spec.volumeClaimTemplates") != NULL;
+    if (!k) k = is_sts ? "StatefulSet" : "Deployment";
+    if (n && wns && strcmp(n, sp->target_name) == 0 && strcmp(wns, ns) == 0 &&
+        strcmp(k, sp->target_kind) == 0)
+      return w;
+  }
+  return NULL;
+}
+
 static int namespace_allowed(const rec_snapshot *snap, const scalingmarket *sm, const char *ns) {
   if (!sm->spec.namespace_selector.present || snap->n_namespaces < 0) return 1;
   for (long i = 0; i < snap->n_namespaces; i++) {
@@ -155,9 +174,23 @@ void rec_budget_prepare(rec_ctx *c, const rec_snapshot *snap, const scalingmarke
               sp->target_name);
     return;
   }
-  /* Resolve the target through its scale subresource: replicas and pod selector. */
+  /* Resolve the target: a cached Deployment/StatefulSet, else its scale subresource. */
   act_scale_path(svc->scale_path, sizeof svc->scale_path, sp->target_api_version, sp->target_kind,
                  ns, sp->target_name);
+  const cJSON *wl = find_workload(snap, sp, ns);
+  const cJSON *wsel = NULL;
+  if (wl) {
+    svc->spec_replicas = (int32_t)ru_num(wl, "spec.replicas", 1);
+    svc->status_replicas = (int32_t)ru_num(wl, "status.replicas", 0);
+    wsel = ru_get(wl, "spec.selector");
+    svc->selector[0] = 0;
+    if (!wsel) {
+      set_state(svc, SVC_NOT_READY, "TargetHasNoSelector", "%s %s has no selector", sp->target_kind,
+                sp->target_name);
+      return;
+    }
+    goto pods;
+  }
   cJSON *scale = NULL;
   mbcas_rc rc = c->api.get(c->api.ctx, svc->scale_path, &scale);
   if (rc == MBCAS_ENOTFOUND) {
@@ -181,13 +214,16 @@ void rec_budget_prepare(rec_ctx *c, const rec_snapshot *snap, const scalingmarke
               sp->target_kind, sp->target_name);
     return;
   }
+pods:
   /* Participants: Ready, not terminating, target container present, on a market node. */
   for (size_t i = 0; i < snap->n_pods; i++) {
     const cJSON *pod = snap->pods[i];
     const char *pns = ru_str(pod, "metadata.namespace");
     if (!pns || strcmp(pns, ns) != 0) continue;
     int match = 0;
-    if (ru_selector_match(&match, svc->selector, ru_get(pod, "metadata.labels")) != MBCAS_OK) {
+    if (wsel) {
+      match = ru_label_selector_match(wsel, ru_get(pod, "metadata.labels"));
+    } else if (ru_selector_match(&match, svc->selector, ru_get(pod, "metadata.labels")) != MBCAS_OK) {
       set_state(svc, SVC_NOT_READY, "TargetSelectorInvalid", "cannot parse selector %s", svc->selector);
       return;
     }
@@ -205,8 +241,12 @@ void rec_budget_prepare(rec_ctx *c, const rec_snapshot *snap, const scalingmarke
       return;
     }
   }
+  const rec_svc_state *ss = ru_map_get(c->svcs, svc->key);
   if (svc->sb->status.has_last_decision &&
-      svc->sb->status.last_decision.outcome == SB_OUTCOME_PENDING) {
+      svc->sb->status.last_decision.outcome == SB_OUTCOME_PENDING &&
+      !(ss && strcmp(ss->done_id, svc->sb->status.last_decision.id) == 0)) {
+    /* Pending, and not a decision this process already completed (the cache can show
+     * our own intermediate write for a moment): finish it before anything new. */
     set_state(svc, SVC_RESUME, "Resumed", "completing decision %s recorded before a restart",
               svc->sb->status.last_decision.id);
     return;
@@ -217,7 +257,13 @@ void rec_budget_prepare(rec_ctx *c, const rec_snapshot *snap, const scalingmarke
 mbcas_rc rec_budget_write_status(rec_ctx *c, const rec_svc *svc) {
   char path[600];
   rec_status_path(path, sizeof path, SB_RESOURCE, svc->sb->meta.namespace_, svc->sb->meta.name);
-  return rec_patch_status(c, path, sb_status_to_json(&svc->sb->status));
+  mbcas_rc rc = rec_patch_status(c, path, sb_status_to_json(&svc->sb->status));
+  if (rc == MBCAS_OK) {
+    rec_svc_state *ss = ru_map_upsert(c->svcs, svc->key, NULL);
+    if (ss && svc->sb->status.observed_generation > ss->seen_gen)
+      ss->seen_gen = svc->sb->status.observed_generation;
+  }
+  return rc;
 }
 
 void rec_budget_report_state(rec_ctx *c, rec_svc *svc, double now) {
@@ -431,8 +477,14 @@ void rec_budget_actuate(rec_ctx *c, const rec_snapshot *snap, const scalingmarke
     cond_set(&st->conditions, SB_COND_ACTUATED, COND_TRUE, n_applied ? "Applied" : "Unchanged", m,
              gen, t, NULL);
   }
-  if (rec_budget_write_status(c, svc) != MBCAS_OK && stc) stc->errors++;
-  else if (stc) stc->budgets_written++;
+  if (rec_budget_write_status(c, svc) != MBCAS_OK) {
+    if (stc) stc->errors++;
+    return;
+  }
+  if (stc) stc->budgets_written++;
+  rec_svc_state *ss = ru_map_upsert(c->svcs, svc->key, NULL);
+  if (ss && st->has_last_decision)
+    snprintf(ss->done_id, sizeof ss->done_id, "%s", st->last_decision.id);
 }
 
 void rec_budget_resume(rec_ctx *c, const rec_snapshot *snap, const scalingmarket *sm,

@@ -37,6 +37,8 @@ struct rec_source {
   atomic_int stop;
   atomic_ulong errors;
   src_res res[REC_SRC_COUNT];
+  const cJSON **workloads; /* snapshot array of deployments + statefulsets */
+  size_t n_workloads, cap_workloads;
 };
 
 static const struct {
@@ -51,6 +53,8 @@ static const struct {
     [REC_SRC_HPAS] = {"autoscaling", "v2", "horizontalpodautoscalers", 1, 1},
     [REC_SRC_VPAS] = {"autoscaling.k8s.io", "v1", "verticalpodautoscalers", 1, 1},
     [REC_SRC_NAMESPACES] = {"", "v1", "namespaces", 0, 1},
+    [REC_SRC_DEPLOYMENTS] = {"apps", "v1", "deployments", 1, 1},
+    [REC_SRC_STATEFULSETS] = {"apps", "v1", "statefulsets", 1, 1},
 };
 
 static void copy_item(cJSON *dst, const cJSON *src, const char *key) {
@@ -106,7 +110,9 @@ static int64_t gen_of(const void *item) {
 static void notify(src_res *r, const void *old_item, const void *new_item) {
   rec_source *s = r->owner;
   if (!s->on_change) return;
-  if (r->kind == REC_SRC_PODS || r->kind == REC_SRC_NODES || r->kind == REC_SRC_NAMESPACES) return;
+  if (r->kind == REC_SRC_PODS || r->kind == REC_SRC_NODES || r->kind == REC_SRC_NAMESPACES ||
+      r->kind == REC_SRC_DEPLOYMENTS || r->kind == REC_SRC_STATEFULSETS)
+    return;
   if (old_item && new_item && gen_of(old_item) == gen_of(new_item)) return; /* status only */
   s->on_change(s->ud, r->kind);
 }
@@ -290,6 +296,23 @@ mbcas_rc rec_source_snapshot(rec_source *s, rec_snapshot *snap) {
   SET(hpas, n_hpas, REC_SRC_HPAS)
   SET(vpas, n_vpas, REC_SRC_VPAS)
 #undef SET
+  /* Deployments and StatefulSets side by side in one array. */
+  src_res *d = &s->res[REC_SRC_DEPLOYMENTS], *ss = &s->res[REC_SRC_STATEFULSETS];
+  s->n_workloads = 0;
+  size_t need = d->n_items + ss->n_items;
+  if (need > s->cap_workloads) {
+    const cJSON **nw = realloc(s->workloads, need * sizeof *nw);
+    if (nw) {
+      s->workloads = nw;
+      s->cap_workloads = need;
+    }
+  }
+  if (need <= s->cap_workloads) {
+    for (size_t i = 0; i < d->n_items; i++) s->workloads[s->n_workloads++] = d->items[i];
+    for (size_t i = 0; i < ss->n_items; i++) s->workloads[s->n_workloads++] = ss->items[i];
+  }
+  snap->workloads = (const cJSON *const *)s->workloads;
+  snap->n_workloads = s->n_workloads;
   src_res *nsr = &s->res[REC_SRC_NAMESPACES];
   snap->namespaces = (const cJSON *const *)nsr->items;
   snap->n_namespaces = (atomic_load(&nsr->unavailable) || !atomic_load(&nsr->synced))
@@ -313,6 +336,7 @@ void rec_source_free(rec_source *s) {
     kube_cache_free(s->res[k].cache);
     free(s->res[k].items);
   }
+  free(s->workloads);
   free(s->ns);
   free(s);
 }

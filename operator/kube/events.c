@@ -4,6 +4,7 @@
 #include "events.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,10 +44,13 @@ struct kube_events {
   void *sink_ud;
   kube_client *client;
   char *component, *host;
-  size_t cap, len, nbuckets;
+  size_t cap, nbuckets;
+  atomic_size_t len; /* changed under mu; read without it (kube_events_cache_len) */
   entry **buckets;
   entry *head, *tail;
-  unsigned long created, patched;
+  /* changed under mu, read without it: a getter must not wait for a write in
+   * flight (the recording lock is held across the API call) */
+  atomic_ulong created, patched;
   unsigned long long last_nanos; /* last Event name suffix */
   /* spam filter: one bucket per object, in a fixed table; a slot taken by
    * another object is reset for the newcomer (lenient, bounded memory) */
@@ -57,7 +61,7 @@ struct kube_events {
   double spam_burst, spam_qps;
   double (*clock)(void *ud);
   void *clock_ud;
-  unsigned long dropped;
+  atomic_ulong dropped;
   /* asynchronous mode: a bounded FIFO drained by one thread */
   int async;
   pthread_mutex_t qmu;
@@ -154,7 +158,10 @@ static mbcas_rc rest_create(void *ud, const char *ns, const cJSON *event) {
   kube_ref ref = {.group = "", .version = "v1", .resource = "events", .ns = ns};
   kube_status st;
   mbcas_rc rc = kube_create(r->client, NULL, &ref, event, NULL, &st, NULL);
-  if (rc != MBCAS_OK) LOG_WARN("event create failed", "code=%d reason=%s", st.code, st.reason);
+  if (rc == MBCAS_ENOTLEADER) /* the client's write guard: a follower records nothing */
+    LOG_DEBUG("event not created", "reason=not-leader");
+  else if (rc != MBCAS_OK)
+    LOG_WARN("event create failed", "rc=%s code=%d reason=%s", mbcas_strerror(rc), st.code, st.reason);
   return rc;
 }
 
@@ -476,31 +483,15 @@ mbcas_rc kube_events_record(kube_events *r, const kube_object_ref *obj, const ch
   return record_msg(r, obj, type, reason, msg);
 }
 
-size_t kube_events_cache_len(kube_events *r) {
-  pthread_mutex_lock(&r->mu);
-  size_t n = r->len;
-  pthread_mutex_unlock(&r->mu);
-  return n;
-}
+size_t kube_events_cache_len(kube_events *r) { return atomic_load(&r->len); }
 
-unsigned long kube_events_created(kube_events *r) {
-  pthread_mutex_lock(&r->mu);
-  unsigned long n = r->created;
-  pthread_mutex_unlock(&r->mu);
-  return n;
-}
+unsigned long kube_events_created(kube_events *r) { return atomic_load(&r->created); }
 
-unsigned long kube_events_patched(kube_events *r) {
-  pthread_mutex_lock(&r->mu);
-  unsigned long n = r->patched;
-  pthread_mutex_unlock(&r->mu);
-  return n;
-}
+unsigned long kube_events_patched(kube_events *r) { return atomic_load(&r->patched); }
 
 unsigned long kube_events_dropped(kube_events *r) {
-  pthread_mutex_lock(&r->mu);
-  unsigned long n = r->dropped;
-  pthread_mutex_unlock(&r->mu);
+  /* never r->mu: in async mode the writer holds it across the API call */
+  unsigned long n = atomic_load(&r->dropped);
   pthread_mutex_lock(&r->qmu);
   n += r->qdropped;
   pthread_mutex_unlock(&r->qmu);

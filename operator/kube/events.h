@@ -19,7 +19,9 @@
  * the kube_client (or the sink given for tests). Thread safety: every function
  * may be called from any thread; writing is serialized (one request at a time,
  * under the lock), so two threads reporting the same tuple make one Event with
- * count 2. */
+ * count 2; the counters (created, patched, dropped, cache_len) never wait for a
+ * write in flight. With a write guard on the client (rest.h), a follower's
+ * Events are refused (MBCAS_ENOTLEADER, logged at debug level). */
 #ifndef MBCAS_KUBE_EVENTS_H
 #define MBCAS_KUBE_EVENTS_H
 

@@ -479,6 +479,61 @@ static void test_policy_pod_signal(void **s) {
   fx_free(x);
 }
 
+/* Deployments in the snapshot resolve targets without a GET of .../scale. */
+static void test_cached_workload(void **s) {
+  (void)s;
+  fx *x = fx_new("Enforce");
+  fx_start(x);
+  const cJSON *wl[2];
+  wl[0] = cJSON_Parse("{\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\"},\"spec\":{\"replicas\":1,"
+                      "\"selector\":{\"matchLabels\":{\"app\":\"web\"}}},\"status\":{\"replicas\":1}}");
+  wl[1] = cJSON_Parse("{\"kind\":\"StatefulSet\",\"metadata\":{\"name\":\"api\",\"namespace\":\"shop\"},"
+                      "\"spec\":{\"serviceName\":\"api\",\"replicas\":1,\"selector\":{\"matchLabels\":{\"app\":\"api\"}}}}");
+  snap_build(x);
+  x->snap.workloads = wl;
+  x->snap.n_workloads = 2;
+  rec_cycle_stats st;
+  assert_int_equal(rec_cycle(x->ctx, &x->snap, NOW, &st, NULL), MBCAS_OK);
+  assert_int_equal(fake_count(x->f, "GET", SCALE_WEB), 0);
+  assert_int_equal(fake_count(x->f, "GET", SCALE_API), 1); /* a StatefulSet is not a Deployment */
+  assert_int_equal(pod_limit(x, POD_WEB), 3000);
+  cJSON_Delete((cJSON *)wl[0]);
+  cJSON_Delete((cJSON *)wl[1]);
+  fx_free(x);
+}
+
+/* The cache may still show our own Pending write after we completed the decision:
+ * that is not a restart, nothing is resumed. */
+static void test_stale_pending_not_resumed(void **s) {
+  (void)s;
+  fx *x = fx_new("Enforce");
+  fx_start(x);
+  cycle(x, NOW);
+  cJSON *ld = (cJSON *)ru_get(fake_obj(x->f, SB_WEB), "status.lastDecision");
+  cJSON_ReplaceItemInObject(ld, "outcome", cJSON_CreateString("Pending"));
+  rec_cycle_stats st = cycle(x, NOW + 15);
+  assert_int_equal(st.resumed, 0);
+  assert_int_equal(st.markets_cleared, 1);
+  fx_free(x);
+}
+
+/* Stopping: the cycle ends at the next safe point, before any write. */
+static void test_stop(void **s) {
+  (void)s;
+  static atomic_int stop;
+  atomic_store(&stop, 1);
+  fx *x = fx_new("Enforce");
+  x->opt.stop = &stop;
+  fx_start(x);
+  cycle(x, NOW);
+  assert_int_equal(fake_count(x->f, "PATCH", NULL), 0);
+  atomic_store(&stop, 0);
+  rec_request_cycle(x->ctx);
+  cycle(x, NOW + 1);
+  assert_int_equal(fake_count(x->f, "PATCH", "/resize"), 1);
+  fx_free(x);
+}
+
 /* The pure helpers of scalingmarket_rec.h. */
 static void test_market_helpers(void **s) {
   (void)s;
@@ -548,6 +603,8 @@ int main(void) {
       cmocka_unit_test(test_replay),          cmocka_unit_test(test_resize_unsupported),
       cmocka_unit_test(test_status_failure),  cmocka_unit_test(test_scale_out),
       cmocka_unit_test(test_policy_pod_signal), cmocka_unit_test(test_market_helpers),
+      cmocka_unit_test(test_stale_pending_not_resumed), cmocka_unit_test(test_stop),
+      cmocka_unit_test(test_cached_workload),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,6 +73,27 @@ static void test_selector(void **s) {
   assert_int_equal(ru_selector_match(&m, "env in prod", l), MBCAS_EINVAL);
   assert_int_equal(ru_selector_match(&m, "env in (prod", l), MBCAS_EINVAL);
   assert_int_equal(ru_selector_match(&m, "=x", l), MBCAS_EINVAL);
+  cJSON *ls = cJSON_Parse("{\"matchLabels\":{\"app\":\"web\"},\"matchExpressions\":["
+                          "{\"key\":\"env\",\"operator\":\"In\",\"values\":[\"prod\",\"qa\"]},"
+                          "{\"key\":\"canary\",\"operator\":\"DoesNotExist\"},"
+                          "{\"key\":\"tier\",\"operator\":\"Exists\"},"
+                          "{\"key\":\"zone\",\"operator\":\"NotIn\",\"values\":[\"b\"]}]}");
+  assert_true(ru_label_selector_match(ls, l));
+  cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(ls, "matchExpressions"), 0), "operator",
+                            cJSON_CreateString("NotIn"));
+  assert_false(ru_label_selector_match(ls, l));
+  cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(ls, "matchExpressions"), 0), "operator",
+                            cJSON_CreateString("Bogus"));
+  assert_false(ru_label_selector_match(ls, l));
+  cJSON_Delete(ls);
+  ls = cJSON_Parse("{\"matchExpressions\":[{\"key\":\"app\",\"operator\":\"Exists\"},"
+                   "{\"key\":\"tier\",\"operator\":\"DoesNotExist\"}]}");
+  assert_false(ru_label_selector_match(ls, l));
+  cJSON_Delete(ls);
+  ls = cJSON_Parse("{}");
+  assert_false(ru_label_selector_match(ls, l)); /* empty selects nothing */
+  assert_false(ru_label_selector_match(NULL, l));
+  cJSON_Delete(ls);
   cJSON *ml = cJSON_Parse("{\"app\":\"web\"}");
   assert_true(ru_labels_match(ml, l));
   cJSON_ReplaceItemInObject(ml, "app", cJSON_CreateString("db"));
