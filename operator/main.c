@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -175,6 +176,8 @@ static void lease_namespace(char *buf, size_t len, const flags *f, const kube_co
 int main(int argc, char **argv) {
   flags f;
   if (parse_flags(&f, argc, argv) != 0) return 2;
+  /* A dozen threads, one heap: per-thread malloc arenas would multiply the resident size. */
+  mallopt(M_ARENA_MAX, 2);
   int lvl = mbcas_log_parse_level(f.log_level);
   if (lvl < 0) {
     fprintf(stderr, "mbcas-operator: --log-level: unknown level %s\n", f.log_level);
@@ -302,6 +305,7 @@ int main(int argc, char **argv) {
     rec_source_snapshot(src, &snap);
     rec_cycle(ctx, &snap, wall_now(), &st, &next);
     rec_source_release(src, &snap);
+    if (st.markets_cleared) malloc_trim(0); /* hand a clearing's scratch back to the system */
     if (st.markets_cleared || st.invalid || st.errors)
       LOG_DEBUG("cycle", "markets=%d budgets=%d resizes=%d scales=%d invalid=%d resumed=%d errors=%d",
                 st.markets_cleared, st.budgets_written, st.resizes, st.scales, st.invalid, st.resumed,

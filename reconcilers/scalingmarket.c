@@ -177,6 +177,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   const servicebudget **oksb = NULL;
   size_t *okidx = NULL;
   double *capped = NULL;
+  size_t *order = NULL;
   mbcas_rc rc = MBCAS_OK;
   if (!mnodes || !partset) { rc = MBCAS_ENOMEM; goto done; }
   for (size_t i = 0; i < snap->n_nodes; i++)
@@ -344,9 +345,30 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   char idhex[17];
   market_id_hex(idhex, id);
 
-  /* Decisions into ServiceBudget status, before any actuation. */
+  /* Decisions into ServiceBudget status, before any actuation. Services whose spec
+   * changed go first: their owners are waiting to see the change observed. */
   int wrote_pending = 0;
-  for (size_t k = 0; k < n_ok; k++) {
+  order = calloc(n_ok ? n_ok : 1, sizeof *order);
+  if (!order) { rc = MBCAS_ENOMEM; goto done; }
+  {
+    size_t n_first = 0, n_last = n_ok;
+    for (size_t k = 0; k < n_ok; k++) {
+      const rec_svc *svc = &svcs[okidx[k]];
+      const rec_svc_state *ss = ru_map_get(c->svcs, svc->key);
+      int changed = svc->sb->meta.generation != svc->sb->status.observed_generation &&
+                    !(ss && ss->seen_gen >= svc->sb->meta.generation);
+      if (changed) order[n_first++] = k;
+      else order[--n_last] = k;
+    }
+    /* keep the unchanged ones in input order */
+    for (size_t a = n_first, b = n_ok - 1; a < b; a++, b--) {
+      size_t t = order[a];
+      order[a] = order[b];
+      order[b] = t;
+    }
+  }
+  for (size_t oi = 0; oi < n_ok; oi++) {
+    size_t k = order[oi];
     rec_svc *svc = &svcs[okidx[k]];
     if (rec_stopping(c)) goto done;
     sb_status *st = &svc->sb->status;
@@ -528,6 +550,7 @@ done:
   free(oksb);
   free(okidx);
   free(capped);
+  free(order);
   ru_map_free(mindex);
   cJSON_Delete(metrics);
   ru_map_free(partset);

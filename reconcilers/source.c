@@ -70,7 +70,7 @@ cJSON *rec_pod_project(const cJSON *pod) {
   const cJSON *st = cJSON_GetObjectItemCaseSensitive(pod, "status");
   cJSON *mo = cJSON_AddObjectToObject(o, "metadata");
   static const char *const mk[] = {"name", "namespace", "uid", "labels", "deletionTimestamp",
-                                   "resourceVersion", "generation"};
+                                   "resourceVersion"};
   for (size_t i = 0; mo && i < sizeof mk / sizeof mk[0]; i++) copy_item(mo, m, mk[i]);
   cJSON *so = cJSON_AddObjectToObject(o, "spec");
   if (so) {
@@ -92,6 +92,10 @@ cJSON *rec_pod_project(const cJSON *pod) {
     cJSON *cs = cJSON_AddArrayToObject(sto, "conditions");
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(st, "conditions")) {
+      const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "type");
+      if (!cJSON_IsString(t) || (strcmp(t->valuestring, "Ready") != 0 &&
+                                 strncmp(t->valuestring, "PodResize", 9) != 0))
+        continue; /* only the conditions the reconcilers read */
       cJSON *co = cJSON_CreateObject();
       if (!co) break;
       copy_item(co, c, "type");

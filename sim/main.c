@@ -27,8 +27,12 @@ static void usage(FILE *f) {
           "  --step S --startup S --scrape-lag S --resize-delay S --slo-ms MS\n"
           "  --nodes N --node-cpu M --pod-cpu M --floor M --min-replicas N --max-replicas N\n"
           "  --target-util U --horizon S --forecast METHOD (holt-winters|holt|naive)\n"
+          "  --forecast-bins N     seasonal bins per day (96)\n"
           "  MBCAS settings: --scale-in-demand D --scale-out-demand D --target-demand D\n"
           "                 --demand-half-life S --no-latency-signal\n"
+          "                 --need-util U (0: pods keep their cap when uncontended)\n"
+          "                 --scale-in-mode sliding|continuous (horizontal_config.in_sliding)\n"
+          "                 --need-headroom M --need-hold S (half-life of the held need)\n"
           "  --timing              print wall time per run to stderr\n");
 }
 
@@ -46,7 +50,8 @@ int main(int argc, char **argv) {
   enum { O_TRACE = 256, O_NAME, O_SHARED, O_COLUMN, O_PEAK, O_PEAKQ, O_START, O_DAYS, O_FILL,
          O_POLICY, O_LABEL, O_CSVDIR, O_CSVEVERY, O_NOHEADER, O_STEP, O_STARTUP, O_LAG, O_RESIZE,
          O_SLO, O_NODES, O_NODECPU, O_PODCPU, O_FLOOR, O_MINR, O_MAXR, O_UTIL, O_HORIZON,
-         O_FORECAST, O_TIMING, O_HELP, O_SIN, O_SOUT, O_TDEM, O_NOLAT, O_HALF };
+         O_FORECAST, O_TIMING, O_HELP, O_SIN, O_SOUT, O_TDEM, O_NOLAT, O_HALF, O_NEEDU,
+         O_NEEDH, O_NEEDHOLD, O_FBINS, O_INMODE };
   static const struct option opts[] = {
       {"trace", 1, 0, O_TRACE},          {"trace-name", 1, 0, O_NAME},
       {"shared-dir", 1, 0, O_SHARED},    {"column", 1, 0, O_COLUMN},
@@ -66,6 +71,9 @@ int main(int argc, char **argv) {
       {"scale-in-demand", 1, 0, O_SIN},  {"scale-out-demand", 1, 0, O_SOUT},
       {"target-demand", 1, 0, O_TDEM},   {"no-latency-signal", 0, 0, O_NOLAT},
       {"demand-half-life", 1, 0, O_HALF},
+      {"need-util", 1, 0, O_NEEDU},      {"need-headroom", 1, 0, O_NEEDH},
+      {"need-hold", 1, 0, O_NEEDHOLD},  {"forecast-bins", 1, 0, O_FBINS},
+      {"scale-in-mode", 1, 0, O_INMODE},
       {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -119,6 +127,11 @@ int main(int argc, char **argv) {
     case O_TDEM: c.horiz.target_demand = atof(optarg); break;
     case O_NOLAT: c.latency_signal = 0; break;
     case O_HALF: c.demand.half_life_s = atof(optarg); break;
+    case O_NEEDU: c.need_util = atof(optarg); break;
+    case O_NEEDH: c.need_headroom_m = atol(optarg); break;
+    case O_NEEDHOLD: c.need_hold_s = atof(optarg); break;
+    case O_FBINS: c.forecast.bins = (size_t)atol(optarg); break;
+    case O_INMODE: c.horiz.in_sliding = strcmp(optarg, "sliding") == 0; break;
     case O_HELP: usage(stdout); return 0;
     default: usage(stderr); return 2;
     }

@@ -55,7 +55,8 @@ void sim_config_default(sim_config *c) {
   horizontal_config_default(&c->horiz);
   c->horiz.target_demand = 0.7;
   c->horiz.scale_out_demand = 0.77;
-  c->horiz.scale_in_demand = 0.35; /* <= target/2: see docs/evaluation.md */
+  c->horiz.scale_in_demand = 0.5; /* scale-in never goes below the proportional
+                                     recommendation, so this can sit near the target */
   c->horiz.scale_out_window_s = 15.0;
   c->horiz.scale_in_window_s = 300.0;
   c->horiz.cooldown_s = 15.0;
@@ -66,7 +67,9 @@ void sim_config_default(sim_config *c) {
   c->demand_util_target = 1.0;
   c->latency_signal = 1;
   forecast_config_default(&c->forecast);
+  c->forecast.bins = 288; /* 5-minute bins: bursts of a few minutes keep their height */
   c->forecast_horizon_s = 600.0;
+  c->need_hold_s = 300.0;
 }
 
 /* cumulative fan-out: requests/s at tier t per frontend request/s */
@@ -135,6 +138,7 @@ typedef struct pod {
   long id;
   uint64_t key;
   demand_state dem;
+  market_need_state need;
 } pod;
 
 typedef struct world {
@@ -415,14 +419,18 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
       sig[ns++] = (demand_signal){lat, share, 1.0, obs_at, lat >= 0};
     }
     if (proactive && ready[p->tier] > 0) {
+      /* forecast cores per pod, over the cap (or, with need caps, over the allocation:
+       * every signal is then relative to the allocation, so the need follows it) */
       double per_pod_m = fc_cores[p->tier] * 1000.0 / ready[p->tier];
-      sig[ns++] = (demand_signal){per_pod_m, c->demand_util_target * (double)c->pod_cpu_m, 1.0,
-                                  obs_at, fc_cores[p->tier] > 0};
+      double base = c->need_util > 0 ? (double)p->alloc_m : (double)c->pod_cpu_m;
+      sig[ns++] = (demand_signal){per_pod_m, c->demand_util_target * base, 1.0, obs_at,
+                                  fc_cores[p->tier] > 0};
     }
     demand_usage u = {(int64_t)(use >= 0 ? use : 0), p->alloc_m, use >= 0};
     rc = demand_update(NULL, &p->dem, &c->demand, sig, ns, &u, now);
     if (rc != MBCAS_OK) return mbcas_err_set(err, rc, "demand", "demand_update failed");
-    dsum[p->tier] += p->dem.smoothed;
+    dsum[p->tier] += c->need_util > 0 ? (double)p->alloc_m * p->dem.smoothed / (double)c->pod_cpu_m
+                                      : p->dem.smoothed; /* horizontal_service_demand */
     at_cap[p->tier] += horizontal_pod_at_cap(&c->horiz, p->alloc_m, c->pod_cpu_m);
     market_participant *mp = &m->parts[np];
     mp->node = (uint32_t)p->node;
@@ -434,6 +442,12 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
     mp->current_m = p->alloc_m;
     mp->usage_m = use >= 0 ? (int64_t)use : -1;
     mp->last_change_at = p->last_change_at;
+    mp->need_m = 0;
+    if (c->need_util > 0)
+      mp->need_m = market_need_hold(&p->need,
+                                    market_need_m(p->alloc_m, mp->usage_m, p->dem.smoothed,
+                                                  c->need_util, c->need_headroom_m),
+                                    now, c->need_hold_s);
     m->idx[np] = i;
     np++;
   }
@@ -456,20 +470,12 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
     ob.pods = ready[t];
     ob.pods_at_cap = at_cap[t];
     ob.demand = ready[t] ? dsum[t] / ready[t] : 0.0;
-    if (proactive && ob.replicas > 0) {
-      /* the forecast as a demand on the current replicas' caps: scale out ahead */
-      double fd = fc_cores[t] * 1000.0 /
-                  ((double)ob.replicas * (double)c->pod_cpu_m * c->demand_util_target);
-      if (fd > 1.0) fd = 1.0;
-      if (fd > ob.demand) {
-        ob.demand = fd;
-        /* the forecast needs most of every cap: the vertical room is spoken for, so the
-         * at-cap condition of horizontal_decide is taken as met (it has no forecast input) */
-        if (fd >= c->horiz.scale_out_demand && ob.pods_at_cap < ob.pods) ob.pods_at_cap = ob.pods;
-      }
-    }
     ob.market_replicas = total;
     ob.market_ceiling = 0;
+    ob.forecast_demand = 0;
+    if (proactive && ob.replicas > 0) /* the forecast on the current replicas' caps */
+      ob.forecast_demand = fc_cores[t] * 1000.0 /
+                           ((double)ob.replicas * (double)c->pod_cpu_m * c->demand_util_target);
     horizontal_decision d;
     rc = horizontal_decide(&d, &m->hs[t], &c->horiz, &ob, now, err);
     if (rc != MBCAS_OK) return rc;

@@ -81,6 +81,10 @@ typedef struct sim_config {
   int latency_signal;        /* 1: also a per-pod latency signal, target = tier's SLO share */
   forecast_config forecast;
   double forecast_horizon_s; /* AgentPolicy forecast horizon (proactive) */
+  double need_util;          /* MBCAS demand-justified cap (market_need_m): a pod's cap for
+                                the cycle is its need at this utilization; 0: spec cap only */
+  int64_t need_headroom_m;   /* ... plus this many millicores */
+  double need_hold_s;        /* market_need_hold half-life (downscale stabilization) */
 } sim_config;
 
 void sim_config_default(sim_config *c);

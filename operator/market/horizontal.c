@@ -23,6 +23,7 @@ void horizontal_config_default(horizontal_config *cfg) {
   cfg->max_step_out = 4;
   cfg->max_step_out_frac = 1.0;
   cfg->max_step_in = 1;
+  cfg->in_sliding = 0;
 }
 
 void horizontal_state_init(horizontal_state *st) {
@@ -31,6 +32,8 @@ void horizontal_state_init(horizontal_state *st) {
   st->in_since = -1;
   st->last_scale_at = -1;
   st->in_max_rec = 0;
+  st->in_bucket_at = -1;
+  st->in_prev1 = st->in_prev2 = 0;
 }
 
 const char *horizontal_reason_str(horizontal_reason r) {
@@ -52,6 +55,21 @@ const char *horizontal_reason_str(horizontal_reason r) {
 int horizontal_pod_at_cap(const horizontal_config *cfg, int64_t alloc_m, int64_t cap_m) {
   double tol = cfg && cfg->cap_tolerance > 0 ? cfg->cap_tolerance : 1.0;
   return cap_m > 0 && (double)alloc_m >= tol * (double)cap_m;
+}
+
+double horizontal_service_demand(const int64_t *alloc_m, const double *demand,
+                                 const int64_t *cap_m, size_t n) {
+  if (!alloc_m || !demand || !cap_m) return 0;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; i++) {
+    double a = alloc_m[i] > 0 ? (double)alloc_m[i] : 0;
+    double d = demand[i] > 0 ? (demand[i] < 1 ? demand[i] : 1) : 0; /* NaN -> 0 */
+    num += a * d;
+    den += cap_m[i] > 0 ? (double)cap_m[i] : 0;
+  }
+  if (!(den > 0)) return 0;
+  double r = num / den;
+  return r < 1 ? r : 1;
 }
 
 static mbcas_rc check(const horizontal_config *c, const horizontal_observation *o,
@@ -96,10 +114,29 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
   /* proportional recommendation, HPA style (tiny epsilon against 0.6*10/0.6 = 10.0000001) */
   double prop = ceil((double)cur * dem / cfg->target_demand - 1e-9);
   int32_t rec = prop > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)prop;
+  /* the forecast's own recommendation: never fewer replicas than the forecast needs */
+  double fd = obs->forecast_demand > 0 && isfinite(obs->forecast_demand) ? obs->forecast_demand : 0;
+  /* scale-out counts only the pods observed (the HPA counts pods not yet ready as 0 %
+   * on scale-up): while new pods start, the demand of the running ones is multiplied by
+   * their number, not by the replica count that already includes the new pods */
+  int starting = obs->pods > 0 && obs->pods < cur;
+  int32_t rec_out = rec;
+  if (starting) {
+    double po = ceil((double)obs->pods * dem / cfg->target_demand - 1e-9);
+    rec_out = po > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)po;
+  }
+  if (fd > 0) {
+    double pf = ceil((double)cur * fd / cfg->target_demand - 1e-9);
+    int32_t rf = pf > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)pf;
+    if (rf > rec) rec = rf;
+    if (rf > rec_out) rec_out = rf;
+  }
   d.recommendation = rec;
 
-  int out_cond = obs->pods > 0 && dem >= cfg->scale_out_demand &&
-                 (double)obs->pods_at_cap >= cfg->at_cap_frac * (double)obs->pods;
+  int out_cond = obs->pods > 0 &&
+                 ((dem >= cfg->scale_out_demand &&
+                   (double)obs->pods_at_cap >= cfg->at_cap_frac * (double)obs->pods) ||
+                  fd >= cfg->scale_out_demand);
   int in_cond = !out_cond && dem <= cfg->scale_in_demand;
   int32_t rec_in = rec < cfg->min_replicas ? cfg->min_replicas : rec;
   if (out_cond) {
@@ -107,7 +144,26 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
   } else {
     st->out_since = -1;
   }
-  if (in_cond) {
+  if (cfg->in_sliding) {
+    /* HPA-style stabilization: this cycle's scale-in recommendation, kept in buckets */
+    int32_t r = in_cond ? rec_in : (rec_in > cur ? rec_in : cur);
+    double half = cfg->scale_in_window_s > 0 ? cfg->scale_in_window_s / 2 : 0;
+    if (st->in_since < 0 || st->in_bucket_at < 0 || half <= 0 ||
+        now - st->in_bucket_at >= 3 * half || now < st->in_bucket_at) {
+      if (st->in_since < 0 || st->in_bucket_at < 0 || now < st->in_bucket_at) st->in_since = now;
+      st->in_bucket_at = now;
+      st->in_max_rec = r;
+      st->in_prev1 = st->in_prev2 = 0;
+    } else {
+      while (now - st->in_bucket_at >= half) {
+        st->in_prev2 = st->in_prev1;
+        st->in_prev1 = st->in_max_rec;
+        st->in_max_rec = 0;
+        st->in_bucket_at += half;
+      }
+      if (r > st->in_max_rec) st->in_max_rec = r;
+    }
+  } else if (in_cond) {
     if (st->in_since < 0) {
       st->in_since = now;
       st->in_max_rec = rec_in;
@@ -122,7 +178,8 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
                 now - st->last_scale_at < cfg->cooldown_s;
 
   if (out_cond) {
-    int64_t want = rec > cur + 1 ? rec : cur + 1;
+    d.recommendation = rec_out;
+    int64_t want = rec_out > cur + 1 ? rec_out : cur + 1;
     int64_t lim = 0;
     if (cfg->max_step_out > 0) lim = cfg->max_step_out;
     if (cfg->max_step_out_frac > 0) {
@@ -136,6 +193,8 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
     } else if (now - st->out_since < cfg->scale_out_window_s) {
       d.reason = HORIZONTAL_WAIT_WINDOW;
       d.window_left_s = cfg->scale_out_window_s - (now - st->out_since);
+    } else if (starting && rec_out <= cur) {
+      d.reason = HORIZONTAL_HOLD; /* the pods still starting cover the demand */
     } else if (obs->market_ceiling > 0 && obs->market_replicas >= obs->market_ceiling) {
       d.reason = HORIZONTAL_MARKET_CEILING;
     } else if (cooling) {
@@ -148,8 +207,31 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
       d.desired = (int32_t)want;
       d.reason = HORIZONTAL_SCALE_OUT;
     }
+  } else if (cfg->in_sliding) {
+    int32_t stab = st->in_max_rec;
+    if (st->in_prev1 > stab) stab = st->in_prev1;
+    if (st->in_prev2 > stab) stab = st->in_prev2;
+    if (stab < cfg->min_replicas) stab = cfg->min_replicas;
+    if (stab < cur) {
+      int64_t want = stab;
+      if (cfg->max_step_in > 0 && want < (int64_t)cur - cfg->max_step_in)
+        want = (int64_t)cur - cfg->max_step_in;
+      if (cur <= cfg->min_replicas) {
+        d.reason = HORIZONTAL_AT_MIN;
+      } else if (now - st->in_since < cfg->scale_in_window_s) {
+        d.reason = HORIZONTAL_WAIT_WINDOW;
+        d.window_left_s = cfg->scale_in_window_s - (now - st->in_since);
+      } else if (cooling) {
+        d.reason = HORIZONTAL_COOLDOWN;
+      } else {
+        d.desired = (int32_t)want;
+        d.reason = HORIZONTAL_SCALE_IN;
+      }
+    }
   } else if (in_cond) {
-    int64_t want = st->in_max_rec < cur - 1 ? st->in_max_rec : cur - 1;
+    /* like the HPA: never below the (stabilized) recommendation; nothing is removed
+     * when it says to keep the current count */
+    int64_t want = st->in_max_rec;
     if (cfg->max_step_in > 0 && want < (int64_t)cur - cfg->max_step_in)
       want = (int64_t)cur - cfg->max_step_in;
     if (want < cfg->min_replicas) want = cfg->min_replicas;
@@ -158,6 +240,12 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
     } else if (now - st->in_since < cfg->scale_in_window_s) {
       d.reason = HORIZONTAL_WAIT_WINDOW;
       d.window_left_s = cfg->scale_in_window_s - (now - st->in_since);
+    } else if (want >= cur) {
+      /* the window's highest recommendation keeps every replica: start a new window
+       * from this cycle's recommendation (a tumbling stabilization window) */
+      d.reason = HORIZONTAL_HOLD;
+      st->in_since = now;
+      st->in_max_rec = rec_in;
     } else if (cooling) {
       d.reason = HORIZONTAL_COOLDOWN;
     } else {
@@ -169,6 +257,11 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
     st->last_scale_at = now;
     st->out_since = st->in_since = -1;
     st->in_max_rec = 0;
+    if (cfg->in_sliding) { /* the new count is the window's first recommendation */
+      st->in_since = st->in_bucket_at = now;
+      st->in_max_rec = d.desired;
+      st->in_prev1 = st->in_prev2 = 0;
+    }
   }
   *out = d;
   return MBCAS_OK;

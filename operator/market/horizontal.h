@@ -6,7 +6,11 @@
  * (longer) scale_in_window_s. Step size is proportional like the HPA's:
  * ceil(replicas x demand / target_demand), at least one replica, at most the step
  * limits; scale-in uses the highest recommendation seen during its window (the HPA's
- * stabilization). Then replica floor and cap, the market-wide replica ceiling and a
+ * stabilization) and, like the HPA, never goes below it: when that recommendation is the
+ * current count nothing is removed and the window starts again. An optional forecast
+ * (horizontal_observation.forecast_demand) scales out ahead of a predicted peak without
+ * the at-cap condition and keeps scale-in from going below what the forecast needs.
+ * Then replica floor and cap, the market-wide replica ceiling and a
  * cooldown between changes. Bounds (replicas outside [min, max]) are fixed at once.
  * The caller keeps a horizontal_state per service; it is four numbers and can live in
  * ServiceBudget status, so a restarted operator resumes where it was.
@@ -15,6 +19,7 @@
 #ifndef MBCAS_MARKET_HORIZONTAL_H
 #define MBCAS_MARKET_HORIZONTAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "result.h"
@@ -34,6 +39,16 @@ typedef struct horizontal_config {
   double max_step_out_frac;  /* ... or this fraction of current (the larger of the two
                                 limits applies when both are set; <= 0: unused) */
   int32_t max_step_in;       /* most replicas removed per decision; <= 0: no limit */
+  /* Additive (0 keeps the old behaviour). 0: scale in only after demand stayed at or
+   * below scale_in_demand continuously for scale_in_window_s. 1: the HPA's scale-down
+   * stabilization: each cycle's recommendation is ceil(replicas x demand / target) when
+   * demand <= scale_in_demand and the current count otherwise (the band between the
+   * two thresholds is the tolerance); scale in to the highest recommendation of the
+   * last scale_in_window_s (kept in half-window buckets, so the window covered is
+   * between 1 and 1.5 x scale_in_window_s: never shorter than the HPA's) whenever it
+   * is below the current count. A noisy demand that dips below the threshold now and
+   * then no longer restarts the window. */
+  int32_t in_sliding;
 } horizontal_config;
 
 /* Defaults: min 1, max 10, out 0.8, in 0.3, target 0.6, at-cap 0.5, tolerance 0.95,
@@ -46,6 +61,11 @@ typedef struct horizontal_state {
   double in_since;      /* start of the current scale-in condition; < 0: not holding */
   double last_scale_at; /* last replica change decided; < 0: never */
   int32_t in_max_rec;   /* highest scale-in recommendation during the scale-in window */
+  /* Additive, used by in_sliding only (horizontal_state_init zeroes them; a state
+   * without them, e.g. after a restart, only delays scale-in by one window): */
+  double in_bucket_at;  /* start of the current half-window bucket (in_max_rec) */
+  int32_t in_prev1;     /* highest recommendation of the previous bucket */
+  int32_t in_prev2;     /* ... and of the one before */
 } horizontal_state;
 
 void horizontal_state_init(horizontal_state *st);
@@ -57,6 +77,13 @@ typedef struct horizontal_observation {
   double demand;           /* the service's demand, [0,1] (mean smoothed pod demand) */
   int32_t market_replicas; /* replicas of all services of the market now (incl. this) */
   int32_t market_ceiling;  /* market-wide replica ceiling; <= 0: none */
+  /* Additive (0 keeps the old behaviour): the largest demand the forecast expects within
+   * its horizon, as a fraction of the current replicas' caps (forecast cores / (replicas
+   * x cap)); may exceed 1. When it reaches scale_out_demand the service scales out (the
+   * forecast already claims the vertical room, so the at-cap condition is not needed);
+   * its proportional recommendation ceil(replicas x forecast / target) is also the lowest
+   * count scale-in may go to. <= 0 or non-finite: no forecast. */
+  double forecast_demand;
 } horizontal_observation;
 
 typedef enum {
@@ -84,6 +111,14 @@ const char *horizontal_reason_str(horizontal_reason r);
 
 /* Is one pod "at cap"? alloc_m >= cap_tolerance x cap_m (cap_m > 0). */
 int horizontal_pod_at_cap(const horizontal_config *cfg, int64_t alloc_m, int64_t cap_m);
+
+/* Service demand relative to the pods' caps: sum(alloc_i x demand_i) / sum(cap_i),
+ * clamped to [0,1]; 0 when n == 0 or the caps sum to 0. This is what horizontal_decide
+ * should get as demand when pods run below their cap (market_participant.need_m): a pod
+ * sized to its need has a high demand on its allocation but little on its cap. When every
+ * pod is at its cap it is the mean demand. Negative or NaN entries count as 0. */
+double horizontal_service_demand(const int64_t *alloc_m, const double *demand,
+                                 const int64_t *cap_m, size_t n);
 
 /* Decide at time now; updates *st (windows, cooldown) and fills *out.
  * Errors: MBCAS_EINVAL (field "minReplicas", "maxReplicas", "scaleInDemand", ...) for

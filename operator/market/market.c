@@ -61,6 +61,7 @@ uint64_t market_decision_id(const market_input *in) {
     h = h_u64(h, (uint64_t)p->current_m);
     h = h_u64(h, (uint64_t)p->usage_m);
     h = h_f64(h, p->last_change_at);
+    if (p->need_m > 0) h = h_u64(h, (uint64_t)p->need_m); /* ids without need unchanged */
   }
   h = h_f64(h, in->bid.min_demand_factor);
   h = h_u64(h, in->guard != NULL);
@@ -100,6 +101,43 @@ double market_jain(const int64_t *alloc_m, const double *budget, size_t n) {
       s2 += x * x;
     }
   return s2 > 0 ? (double)(s1 * s1 / ((long double)k * s2)) : 1;
+}
+
+/* the cap a participant clears with: its need when given, within [floor, cap] */
+static int64_t eff_cap(const market_participant *p) {
+  if (p->need_m <= 0) return p->cap_m;
+  int64_t c = p->need_m < p->cap_m ? p->need_m : p->cap_m;
+  return c > p->floor_m ? c : p->floor_m;
+}
+
+int64_t market_need_m(int64_t current_m, int64_t usage_m, double demand, double target_util,
+                      int64_t headroom_m) {
+  if (current_m <= 0 || !(target_util > 0 && target_util <= 1) || isnan(demand)) return 0;
+  double d = demand > 0 ? (demand < 1 ? demand : 1) : 0;
+  double need = (double)current_m * d / target_util;
+  if (usage_m > 0 && (double)usage_m / target_util > need) need = (double)usage_m / target_util;
+  need = ceil(need - 1e-9);
+  if (need > (double)MARKET_MAX_M) need = (double)MARKET_MAX_M;
+  int64_t n = (int64_t)need + (headroom_m > 0 ? headroom_m : 0);
+  return n > 0 ? n : 1; /* 0 would mean "no limit" */
+}
+
+int64_t market_need_hold(market_need_state *st, int64_t need_m, double now, double half_life_s) {
+  if (!st) return need_m;
+  if (need_m <= 0) {
+    st->held_m = 0;
+    st->at = now;
+    return 0;
+  }
+  double v = (double)need_m;
+  if (half_life_s > 0 && st->held_m > 0) {
+    double dt = now - st->at;
+    double decayed = dt > 0 ? st->held_m * exp2(-dt / half_life_s) : st->held_m;
+    if (decayed > v) v = ceil(decayed - 1e-9);
+  }
+  st->held_m = v;
+  st->at = now;
+  return (int64_t)v;
 }
 
 static mbcas_rc validate(const market_input *in, mbcas_err *err) {
@@ -179,7 +217,7 @@ mbcas_rc market_clear(market_output *out, const market_input *in, mbcas_err *err
       const market_participant *p = &in->parts[order[s + j]];
       double b = bid_effective(&in->bid, p->budget_share, p->demand);
       out->allocs[order[s + j]].bid = b;
-      cp[j] = (clearing_participant){p->key, b, p->floor_m, p->cap_m};
+      cp[j] = (clearing_participant){p->key, b, p->floor_m, eff_cap(p)};
     }
     clearing_result cr;
     rc = clearing_solve(ca, &cr, cp, m, cap, err);
@@ -225,6 +263,7 @@ mbcas_rc market_clear(market_output *out, const market_input *in, mbcas_err *err
       w->cleared_m = ca[j].alloc_m;
       w->floor_m = p->floor_m;
       w->cap_m = p->cap_m;
+      w->need_cap_m = eff_cap(p) < p->cap_m ? eff_cap(p) : 0;
       w->clearing_flags = ca[j].flags;
       w->node_flags = cr.flags;
       w->floor_scale = cr.floor_scale;

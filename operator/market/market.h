@@ -40,6 +40,12 @@ typedef struct market_participant {
   int64_t current_m;      /* current CPU allocation (guardrails input) */
   int64_t usage_m;        /* observed usage; < 0 unknown (guardrails input) */
   double last_change_at;  /* last applied change; < 0 never (guardrails input) */
+  /* Additive (0 keeps the old behaviour): the CPU the pod's demand justifies this cycle
+   * (market_need_m). When > 0 the pod's cap in clearing is clamp(need_m, floor_m, cap_m),
+   * so an uncontended node does not hand out CPU nobody needs; contended capacity is
+   * still shared by bids. Guardrails keep cap_m as the bound, so cuts to the need are
+   * step-limited and usage-protected like any other. <= 0: no need limit. */
+  int64_t need_m;
 } market_participant;
 
 typedef struct market_input {
@@ -95,6 +101,30 @@ char *market_id_hex(char buf[17], uint64_t id);
 /* Jain's index (sum x)^2 / (n sum x^2) of x_i = (alloc_i / sum alloc) / (budget_i / sum
  * budget) over the i with budget_i > 0; 1 when n == 0 or all allocations are 0. */
 double market_jain(const int64_t *alloc_m, const double *budget, size_t n);
+
+/* The CPU a pod's demand justifies, for market_participant.need_m:
+ *   max(usage_m / target_util, current_m x clamp(demand, 0, 1) / target_util) + headroom_m
+ * (rounded up; headroom_m < 0 counts as 0). The first term sizes the pod so its observed
+ * usage sits at target_util, like a VPA target recomputed every cycle, and keeps a stale
+ * demand from shrinking a pod below what it uses. The second is the HPA's proportional
+ * rule applied vertically: a demand above target_util (throttled, or a latency signal
+ * near its target) grows the pod by up to 1/target_util per cycle, up to its cap.
+ * usage_m < 0 (unknown): the demand term alone. Returns 0 (no limit) when current_m <= 0
+ * (a pod not yet sized), target_util is not in (0, 1] or demand is NaN. */
+int64_t market_need_m(int64_t current_m, int64_t usage_m, double demand, double target_util,
+                      int64_t headroom_m);
+
+/* Downscale stabilization of a pod's need (the HPA's scale-down stabilization, for the
+ * vertical need): a rise is taken at once, a fall only as fast as the held peak decays
+ * with half-life half_life_s. State is two plain numbers (status-friendly); zero it for
+ * a fresh pod. Returns max(need_m, held peak x 2^(-(now - at)/half_life_s)), rounded up,
+ * and stores it. need_m <= 0 (no limit) resets the state and returns 0; half_life_s <= 0
+ * returns need_m unchanged. */
+typedef struct market_need_state {
+  double held_m; /* last returned need; 0: fresh */
+  double at;     /* when it was returned */
+} market_need_state;
+int64_t market_need_hold(market_need_state *st, int64_t need_m, double now, double half_life_s);
 
 /* Clear every node of the market. out->nodes and out->allocs must be caller-allocated
  * with n_nodes and n_parts entries. Errors: MBCAS_EINVAL with field "parts[i].node"

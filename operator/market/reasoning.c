@@ -63,12 +63,18 @@ size_t reasoning_format(char *buf, size_t len, const reasoning_record *r, const 
   uint32_t cf = r->clearing_flags;
   if (cf & CLEARING_FLOOR_SCALED) {
     add(&s, "; floor %lldm scaled to %lldm", (long long)r->floor_m, (long long)r->cleared_m);
+  } else if ((r->node_flags & CLEARING_UNCONTENDED) && r->need_cap_m > 0) {
+    add(&s, "; %lldm at its need (max %lldm)", (long long)r->cleared_m, (long long)r->cap_m);
   } else if (r->node_flags & CLEARING_UNCONTENDED) {
     add(&s, "; %lldm at cap", (long long)r->cleared_m);
   } else if ((cf & CLEARING_ZERO_BID) && (r->node_flags & CLEARING_ZERO_BID_PHASE)) {
     add(&s, "; zero bid shares the spare capacity: %lldm", (long long)r->cleared_m);
   } else if (cf & CLEARING_ZERO_BID) {
     add(&s, "; zero bid gets its floor %lldm", (long long)r->cleared_m);
+  } else if ((cf & CLEARING_AT_CAP) && r->need_cap_m > 0) {
+    fmt_m(a, sizeof a, want);
+    add(&s, "; %s capped at its need %lldm (max %lldm)", a, (long long)r->need_cap_m,
+        (long long)r->cap_m);
   } else if ((cf & CLEARING_AT_CAP) && r->cap_m != r->floor_m) {
     fmt_m(a, sizeof a, want);
     add(&s, "; %s capped at max %lldm", a, (long long)r->cap_m);
@@ -119,6 +125,7 @@ size_t reasoning_format_horizontal(char *buf, size_t len, const horizontal_decis
   case HORIZONTAL_SCALE_OUT:
     add(&s, " >= %.2f for %.0fs; proportional %d", cfg->scale_out_demand,
         cfg->scale_out_window_s, d->recommendation);
+    if (obs->forecast_demand > 0) add(&s, "; forecast demand %.2f", obs->forecast_demand);
     break;
   case HORIZONTAL_SCALE_IN:
     add(&s, " <= %.2f for %.0fs; proportional %d", cfg->scale_in_demand,

@@ -32,6 +32,8 @@ typedef struct reasoning_record {
   int64_t desired_m;       /* after guardrails (== cleared_m when no guardrails) */
   int64_t step_limit_m;    /* guardrails_decision.step_limit_m */
   uint32_t guard_flags;    /* guardrails_decision.flags; 0 when no guardrails */
+  int64_t need_cap_m;      /* additive: the demand-justified cap used in clearing when it
+                              was below cap_m (market_participant.need_m); 0: none */
 } reasoning_record;
 
 /* Write the human line for r into buf (always NUL-terminated when len > 0). node may be

@@ -3,6 +3,7 @@ mbcas-operator against the API-server emulator with many participant pods.
 
     /usr/bin/python3 test/e2e/bench_operator.py --pods 1000  --samples 30 --duration 0
     /usr/bin/python3 test/e2e/bench_operator.py --pods 10000 --samples 30 --duration 600
+    (--mode Enforce adds the pods/resize calls; default Recommend)
 
 Event-to-status latency: a ServiceBudget's spec.budget is changed (a new generation);
 the time until its status.observedGeneration shows that generation - i.e. the watch
@@ -22,10 +23,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Cluster, budget, market, scenario  # noqa: E402
 
 
-def build_scenario(pods, budgets):
+def build_scenario(pods, budgets, mode):
     per = max(1, pods // budgets)
     wl = []
-    objs = [market(clearingInterval="15s", guardrails={"maxStepPercent": 50, "cooldown": "30s",
+    objs = [market(mode=mode, clearingInterval="15s", guardrails={"maxStepPercent": 50, "cooldown": "30s",
                                                        "deadBand": "5%"})]
     for i in range(budgets):
         name = "svc-%03d" % i
@@ -69,10 +70,13 @@ def main():
     ap.add_argument("--budgets", type=int, default=100)
     ap.add_argument("--samples", type=int, default=30)
     ap.add_argument("--duration", type=int, default=0, help="seconds of RSS/CPU sampling")
+    ap.add_argument("--mode", default="Recommend", choices=["Enforce", "Recommend"],
+                    help="market mode (Recommend: everything but the resize calls)")
     a = ap.parse_args()
     t0 = time.monotonic()
-    with Cluster(build_scenario(a.pods, a.budgets)) as c:
-        print("emulator ready in %.1fs (%d pods, %d ServiceBudgets)" % (time.monotonic() - t0, a.pods, a.budgets))
+    with Cluster(build_scenario(a.pods, a.budgets, a.mode)) as c:
+        print("emulator ready in %.1fs (%d pods, %d ServiceBudgets, mode %s)" % (
+            time.monotonic() - t0, a.pods, a.budgets, a.mode))
         op = c.operator("--log-level=info")
         pid = op.proc.pid
         t1 = time.monotonic()

@@ -479,6 +479,28 @@ static void test_policy_pod_signal(void **s) {
   fx_free(x);
 }
 
+/* A spec change is re-cleared at once (no waiting for the interval), and the changed
+ * ServiceBudget's status is written first. */
+static void test_changed_first(void **s) {
+  (void)s;
+  fx *x = fx_new("Enforce");
+  fx_start(x);
+  cycle(x, NOW);
+  fake_clear_calls(x->f);
+  cJSON *md = cJSON_GetObjectItem(fake_obj(x->f, SB_API), "metadata");
+  cJSON_ReplaceItemInObject(md, "generation", cJSON_CreateNumber(2));
+  rec_cycle_stats st = cycle(x, NOW + 1);
+  assert_int_equal(st.markets_cleared, 1);
+  int first = fake_first(x->f, "PATCH", "servicebudgets/");
+  assert_true(first >= 0);
+  assert_non_null(strstr(x->f->calls[first].path, "servicebudgets/api/status"));
+  assert_int_equal((int)ru_num(fake_obj(x->f, SB_API), "status.observedGeneration", 0), 2);
+  /* observed now: not cleared again before the interval */
+  st = cycle(x, NOW + 2);
+  assert_int_equal(st.markets_cleared, 0);
+  fx_free(x);
+}
+
 /* Deployments in the snapshot resolve targets without a GET of .../scale. */
 static void test_cached_workload(void **s) {
   (void)s;
@@ -604,7 +626,7 @@ int main(void) {
       cmocka_unit_test(test_status_failure),  cmocka_unit_test(test_scale_out),
       cmocka_unit_test(test_policy_pod_signal), cmocka_unit_test(test_market_helpers),
       cmocka_unit_test(test_stale_pending_not_resumed), cmocka_unit_test(test_stop),
-      cmocka_unit_test(test_cached_workload),
+      cmocka_unit_test(test_cached_workload), cmocka_unit_test(test_changed_first),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

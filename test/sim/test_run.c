@@ -185,6 +185,30 @@ static void test_contention(void **s) {
   free(load);
 }
 
+/* Demand-justified caps (market_need_m / need_m): on a steady load that the initial
+ * 1-CPU pods serve at low utilization, the pods shrink toward their need in place, so
+ * MBCAS allocates less than with plain caps, and never more than plain caps would. */
+static void test_need_caps(void **s) {
+  (void)s;
+  sim_config c;
+  sim_config_default(&c);
+  c.min_replicas = 3; /* keep the replicas: only the vertical path acts */
+  size_t n = 480;
+  double *load = malloc(n * sizeof *load);
+  assert_non_null(load);
+  for (size_t k = 0; k < n; k++) load[k] = 150.0; /* ~4.2 cores over 9 pods */
+  sim_scores plain, need;
+  assert_int_equal(sim_run(&plain, &c, SIM_MBCAS, load, n, NULL, 1, NULL), MBCAS_OK);
+  c.need_util = 0.5;
+  c.need_hold_s = 300;
+  assert_int_equal(sim_run(&need, &c, SIM_MBCAS, load, n, NULL, 1, NULL), MBCAS_OK);
+  assert_true(need.resizes > 0);
+  assert_true(need.core_hours < 0.9 * plain.core_hours);
+  assert_true(need.peak_cores <= plain.peak_cores + 1e-9);
+  assert_true(need.violation_s <= plain.violation_s + 60.0);
+  free(load);
+}
+
 static void test_markdown(void **s) {
   (void)s;
   FILE *f = tmpfile();
@@ -239,6 +263,7 @@ int main(void) {
       cmocka_unit_test(test_replicas_for),    cmocka_unit_test(test_oracle_step),
       cmocka_unit_test(test_every_policy_smoke), cmocka_unit_test(test_deterministic_and_csv),
       cmocka_unit_test(test_contention),      cmocka_unit_test(test_markdown),
+      cmocka_unit_test(test_need_caps),
       cmocka_unit_test(test_real_trace_slice),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
       double demand = c.bid / share > 1 ? 1 : c.bid / share;
       size_t i = k * PER + j;
       parts[i] = (market_participant){(uint32_t)k, c.key, share, demand, c.floor_m, c.cap_m,
-                                      irange(c.floor_m, c.cap_m), irange(0, c.cap_m), -1};
+                                      irange(c.floor_m, c.cap_m), irange(0, c.cap_m), -1, 0};
       cp[j] = (clearing_participant){c.key, share * demand, c.floor_m, c.cap_m};
       sf += c.floor_m;
       sc += c.cap_m;

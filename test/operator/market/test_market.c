@@ -42,9 +42,9 @@ static void test_two_nodes(void **state) {
   (void)state;
   market_node nodes[2] = {{4000, 500, 500}, {2000, 0, 0}};
   market_participant parts[3] = {
-      {0, 1, 1.0, 1.0, 100, 5000, 1000, -1, -1}, /* node 0 */
-      {1, 2, 2.0, 0.5, 100, 400, 400, -1, -1},   /* node 1 */
-      {0, 3, 3.0, 1.0, 100, 5000, 1000, -1, -1}, /* node 0 */
+      {0, 1, 1.0, 1.0, 100, 5000, 1000, -1, -1, 0}, /* node 0 */
+      {1, 2, 2.0, 0.5, 100, 400, 400, -1, -1, 0},   /* node 1 */
+      {0, 3, 3.0, 1.0, 100, 5000, 1000, -1, -1, 0}, /* node 0 */
   };
   market_input in = {nodes, 2, parts, 3, {0}, NULL, 0};
   market_node_summary ns[2];
@@ -86,8 +86,8 @@ static void test_guardrails_wired(void **state) {
   (void)state;
   market_node nodes[1] = {{4000, 0, 0}};
   market_participant parts[2] = {
-      {0, 1, 1.0, 1.0, 100, 5000, 400, -1, -1},
-      {0, 2, 1.0, 1.0, 100, 5000, 3600, -1, -1},
+      {0, 1, 1.0, 1.0, 100, 5000, 400, -1, -1, 0},
+      {0, 2, 1.0, 1.0, 100, 5000, 3600, -1, -1, 0},
   };
   guardrails_config g;
   guardrails_config_default(&g);
@@ -105,10 +105,136 @@ static void test_guardrails_wired(void **state) {
   assert_non_null(strstr(line, "step limited to +200m from 400m"));
 }
 
+/* need_m: a demand-justified cap. Uncontended pods get their need, not their cap;
+ * contended capacity is still shared by bids; 0 keeps the old behaviour. */
+static void test_need_caps(void **state) {
+  (void)state;
+  market_node nodes[2] = {{8000, 0, 0}, {1000, 0, 0}};
+  market_participant parts[4] = {
+      {0, 1, 1.0, 1.0, 100, 1000, 1000, 350, -1, 400}, /* node 0, need 400 */
+      {0, 2, 1.0, 1.0, 100, 1000, 1000, 350, -1, 0},   /* node 0, no need: its cap */
+      {1, 3, 1.0, 1.0, 100, 1000, 500, -1, -1, 300},   /* node 1 (contended), need 300 */
+      {1, 4, 1.0, 1.0, 100, 1000, 500, -1, -1, 0},     /* node 1, no need */
+  };
+  market_input in = {nodes, 2, parts, 4, {0}, NULL, 0};
+  market_node_summary ns[2];
+  market_alloc al[4];
+  market_output out = {ns, al, 0, 0, 0, 0, 0};
+  assert_int_equal(market_clear(&out, &in, NULL), MBCAS_OK);
+  assert_int_equal(al[0].cleared.alloc_m, 400);
+  assert_int_equal(al[1].cleared.alloc_m, 1000);
+  assert_true(ns[0].flags & CLEARING_UNCONTENDED);
+  /* node 1: equal bids would give 500/500; the need caps pod 3 at 300, pod 4 gets 700 */
+  assert_true(ns[1].flags & CLEARING_CONTENDED);
+  assert_int_equal(al[2].cleared.alloc_m, 300);
+  assert_int_equal(al[3].cleared.alloc_m, 700);
+  assert_int_equal(ns[1].cleared_m, 1000);
+  char line[256];
+  reasoning_format(line, sizeof line, &al[0].why, "n0");
+  assert_non_null(strstr(line, "400m at its need (max 1000m)"));
+  reasoning_format(line, sizeof line, &al[2].why, "n1");
+  assert_non_null(strstr(line, "capped at its need 300m (max 1000m)"));
+  assert_int_equal(al[1].why.need_cap_m, 0);
+  /* need below the floor -> floor; above the cap -> cap */
+  parts[0].need_m = 50;
+  parts[1].need_m = 5000;
+  uint64_t id = market_decision_id(&in);
+  assert_int_equal(market_clear(&out, &in, NULL), MBCAS_OK);
+  assert_int_equal(al[0].cleared.alloc_m, 100);
+  assert_int_equal(al[1].cleared.alloc_m, 1000);
+  /* decision ids: need is an input; need <= 0 hashes like the old input */
+  parts[0].need_m = 60;
+  assert_true(market_decision_id(&in) != id);
+  parts[0].need_m = 0;
+  parts[1].need_m = 0;
+  parts[2].need_m = 0;
+  uint64_t id0 = market_decision_id(&in);
+  parts[2].need_m = -7;
+  assert_true(market_decision_id(&in) == id0);
+  assert_int_equal(market_clear(&out, &in, NULL), MBCAS_OK);
+  assert_int_equal(al[2].cleared.alloc_m, 500);
+}
+
+static void test_need_m(void **state) {
+  (void)state;
+  /* max(350 / 0.7 = 500, 1000 x 0.5 / 0.7 = 714.3) -> 715 */
+  assert_int_equal(market_need_m(1000, 350, 0.5, 0.7, 0), 715);
+  /* usage term wins: 600 / 0.5 = 1200, + 50 headroom */
+  assert_int_equal(market_need_m(1000, 600, 0.1, 0.5, 50), 1250);
+  /* throttled (demand 1) grows by 1/target */
+  assert_int_equal(market_need_m(400, 400, 1.0, 0.8, 0), 500);
+  assert_int_equal(market_need_m(400, -1, 2.0, 0.8, -10), 500); /* clamped, no headroom */
+  assert_int_equal(market_need_m(400, -1, 0.2, 0.8, 0), 100);   /* usage unknown */
+  assert_int_equal(market_need_m(0, 100, 0.5, 0.7, 0), 0);      /* not yet sized */
+  assert_int_equal(market_need_m(400, 100, 0.5, 0, 0), 0);
+  assert_int_equal(market_need_m(400, 100, 0.5, 1.5, 0), 0);
+  assert_int_equal(market_need_m(400, 100, NAN, 0.7, 0), 0);
+  assert_int_equal(market_need_m(400, 0, 0, 0.7, 0), 1); /* never 0 ("no limit") */
+}
+
+static void test_need_hold(void **state) {
+  (void)state;
+  market_need_state st = {0, 0};
+  assert_int_equal(market_need_hold(&st, 1000, 0, 300), 1000);
+  assert_int_equal(market_need_hold(&st, 200, 300, 300), 500); /* one half-life */
+  assert_int_equal(market_need_hold(&st, 600, 300, 300), 600); /* a rise: at once */
+  assert_int_equal(market_need_hold(&st, 100, 900, 300), 150); /* two half-lives */
+  assert_int_equal(market_need_hold(&st, 0, 1000, 300), 0);    /* no limit: reset */
+  assert_true(st.held_m == 0);
+  assert_int_equal(market_need_hold(&st, 100, 1100, 300), 100);
+  assert_int_equal(market_need_hold(&st, 50, 1200, 0), 50); /* no hold */
+  assert_int_equal(market_need_hold(NULL, 70, 0, 300), 70);
+}
+
+/* Property: with need caps, market_clear is exactly the clearing rule with the effective
+ * caps clamp(need, floor, cap): same allocations as clearing_solve on those caps, within
+ * bounds, never above capacity, work-conserving when the effective caps do not fit. */
+static void test_need_random(void **state) {
+  (void)state;
+  mrng r = {77};
+  for (int it = 0; it < 2000; it++) {
+    size_t n = (size_t)mrng_int(&r, 1, 12);
+    market_node nd = {mrng_int(&r, 0, 8000), 0, 0};
+    market_participant parts[12];
+    clearing_participant cp[12];
+    for (size_t i = 0; i < n; i++) {
+      int64_t fl = mrng_int(&r, 0, 300), cap = fl + mrng_int(&r, 0, 2000);
+      int64_t need = mrng_int(&r, -1, 1) == 0 ? 0 : mrng_int(&r, 1, 2500);
+      parts[i] = (market_participant){0, 1000 + i, (double)mrng_int(&r, 0, 5), 
+                                      (double)mrng_int(&r, 0, 100) / 100.0, fl, cap, 0, -1, -1, need};
+      int64_t ec = need <= 0 ? cap : (need < cap ? need : cap);
+      if (ec < fl) ec = fl;
+      cp[i] = (clearing_participant){1000 + i, parts[i].budget_share * parts[i].demand, fl, ec};
+    }
+    market_input in = {&nd, 1, parts, n, {0}, NULL, 0};
+    market_node_summary ns[1];
+    market_alloc al[12];
+    market_output out = {ns, al, 0, 0, 0, 0, 0};
+    assert_int_equal(market_clear(&out, &in, NULL), MBCAS_OK);
+    clearing_alloc ca[12];
+    clearing_result cr;
+    assert_int_equal(clearing_solve(ca, &cr, cp, n, nd.allocatable_m, NULL), MBCAS_OK);
+    int64_t sum = 0, sum_ec = 0, sum_fl = 0;
+    for (size_t i = 0; i < n; i++) {
+      assert_int_equal(al[i].cleared.alloc_m, ca[i].alloc_m);
+      if (!(cr.flags & CLEARING_FLOORS_EXCEED)) {
+        assert_true(al[i].cleared.alloc_m >= cp[i].floor_m);
+        assert_true(al[i].cleared.alloc_m <= cp[i].cap_m);
+      }
+      sum += al[i].cleared.alloc_m;
+      sum_ec += cp[i].cap_m;
+      sum_fl += cp[i].floor_m;
+    }
+    assert_true(sum <= nd.allocatable_m || sum_fl > nd.allocatable_m);
+    if (sum_ec > nd.allocatable_m && sum_fl <= nd.allocatable_m) assert_int_equal(sum, nd.allocatable_m);
+    if (sum_ec <= nd.allocatable_m) assert_int_equal(sum, sum_ec);
+  }
+}
+
 static void test_invalid(void **state) {
   (void)state;
   market_node nodes[1] = {{4000, 0, 0}};
-  market_participant parts[1] = {{1, 1, 1.0, 1.0, 100, 5000, 400, -1, -1}};
+  market_participant parts[1] = {{1, 1, 1.0, 1.0, 100, 5000, 400, -1, -1, 0}};
   market_input in = {nodes, 1, parts, 1, {0}, NULL, 0};
   market_node_summary ns[1];
   market_alloc al[1];
@@ -159,7 +285,7 @@ static void gen(mrng *r, rmarket *m) {
                                        f + mrng_int(r, 0, 3000),
                                        mrng_int(r, 0, 3000),
                                        mrng_int(r, -1, 3000),
-                                       mrng_int(r, 0, 2) ? -1 : 90.0};
+                                       mrng_int(r, 0, 2) ? -1 : 90.0, 0};
   }
 }
 
@@ -227,14 +353,14 @@ static void test_splitting_gains_nothing(void **state) {
   assert_int_equal(bid_service_budgets(e2, two, 3, caps, 2, NULL), MBCAS_OK);
   market_node nodes[1] = {{3000, 0, 0}};
   market_participant p1[3] = {
-      {0, 1, bid_pod_share(e1[0], 2), 0.9, 0, 4000, 0, -1, -1},
-      {0, 2, bid_pod_share(e1[0], 2), 0.9, 0, 4000, 0, -1, -1},
-      {0, 3, bid_pod_share(e1[1], 1), 0.9, 0, 4000, 0, -1, -1},
+      {0, 1, bid_pod_share(e1[0], 2), 0.9, 0, 4000, 0, -1, -1, 0},
+      {0, 2, bid_pod_share(e1[0], 2), 0.9, 0, 4000, 0, -1, -1, 0},
+      {0, 3, bid_pod_share(e1[1], 1), 0.9, 0, 4000, 0, -1, -1, 0},
   };
   market_participant p2[3] = {
-      {0, 1, bid_pod_share(e2[0], 1), 0.9, 0, 4000, 0, -1, -1},
-      {0, 2, bid_pod_share(e2[1], 1), 0.9, 0, 4000, 0, -1, -1},
-      {0, 3, bid_pod_share(e2[2], 1), 0.9, 0, 4000, 0, -1, -1},
+      {0, 1, bid_pod_share(e2[0], 1), 0.9, 0, 4000, 0, -1, -1, 0},
+      {0, 2, bid_pod_share(e2[1], 1), 0.9, 0, 4000, 0, -1, -1, 0},
+      {0, 3, bid_pod_share(e2[2], 1), 0.9, 0, 4000, 0, -1, -1, 0},
   };
   market_node_summary ns[1];
   market_alloc a1[3], a2[3];
@@ -246,11 +372,11 @@ static void test_splitting_gains_nothing(void **state) {
   assert_int_equal(a1[0].cleared.alloc_m + a1[1].cleared.alloc_m, 1875); /* 10/16 of 3000 */
 
   /* replicas: service budget 8 in 1 pod (cap 4000) vs 4 pods (cap 1000 each) */
-  market_participant r1[2] = {{0, 1, bid_pod_share(8, 1), 1, 0, 4000, 0, -1, -1},
-                              {0, 9, 4, 1, 0, 4000, 0, -1, -1}};
+  market_participant r1[2] = {{0, 1, bid_pod_share(8, 1), 1, 0, 4000, 0, -1, -1, 0},
+                              {0, 9, 4, 1, 0, 4000, 0, -1, -1, 0}};
   market_participant r4[5];
   for (int k = 0; k < 4; k++)
-    r4[k] = (market_participant){0, (uint64_t)k + 1, bid_pod_share(8, 4), 1, 0, 1000, 0, -1, -1};
+    r4[k] = (market_participant){0, (uint64_t)k + 1, bid_pod_share(8, 4), 1, 0, 1000, 0, -1, -1, 0};
   r4[4] = r1[1];
   market_alloc b1[2], b4[5];
   market_input i1 = {nodes, 1, r1, 2, {0}, NULL, 0}, i4 = {nodes, 1, r4, 5, {0}, NULL, 0};
@@ -275,6 +401,8 @@ int main(void) {
       cmocka_unit_test(test_two_nodes),        cmocka_unit_test(test_guardrails_wired),
       cmocka_unit_test(test_invalid),          cmocka_unit_test(test_random_markets),
       cmocka_unit_test(test_splitting_gains_nothing),
+      cmocka_unit_test(test_need_caps),        cmocka_unit_test(test_need_m),
+      cmocka_unit_test(test_need_hold),        cmocka_unit_test(test_need_random),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
