@@ -72,7 +72,10 @@ void horizontal_state_init(horizontal_state *st);
 
 typedef struct horizontal_observation {
   int32_t replicas;        /* current replicas (spec of the scale subresource) */
-  int32_t pods;            /* pods observed this cycle */
+  int32_t pods;            /* pods observed this cycle (running, with a demand). Fewer
+                              than replicas means pods are starting: scale-out then
+                              recommends ceil(pods x demand / target) and holds when that
+                              does not exceed replicas (the HPA's "not ready = 0 %") */
   int32_t pods_at_cap;     /* of those, how many sit at their cap (see cap_tolerance) */
   double demand;           /* the service's demand, [0,1] (mean smoothed pod demand) */
   int32_t market_replicas; /* replicas of all services of the market now (incl. this) */
