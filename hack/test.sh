@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - the whole test suite, from a fresh clone: install packages, build,
 # run every test; then build again with AddressSanitizer + UndefinedBehaviorSanitizer
-# (LeakSanitizer included) and run the C tests under it.
+# (LeakSanitizer included) and run the C tests and the end-to-end tests under it.
 #
 #   bash hack/test.sh            everything (what CI runs)
 #   MBCAS_SKIP_ASAN=1 bash hack/test.sh   the plain build only (quicker while editing)
@@ -22,8 +22,11 @@ build build
 
 if [ -z "${MBCAS_SKIP_ASAN:-}" ]; then
   build build-asan -DMBCAS_SANITIZE=ON
-  # Python-only tests do not exercise C code, so the sanitizer pass skips them.
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     ctest --output-on-failure -j"$jobs" -LE python "$@")
+  # The C tests, then the end-to-end tests, which drive the sanitized mbcas-operator
+  # binary (a leak or UB report makes it exit non-zero, and the test fails). The other
+  # Python tests exercise no C code, so this pass skips them.
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-asan && ctest --output-on-failure -j"$jobs" -LE python "$@")
+  (cd build-asan && ctest --output-on-failure -j"$jobs" -L e2e "$@")
 fi
