@@ -1,7 +1,7 @@
 /* source.h - the reconcilers' view of the cluster, kept current by watches.
  *
  * One thread per resource (ScalingMarkets, ServiceBudgets, AgentPolicies, Pods, Nodes,
- * HPAs, VPAs, Namespaces) runs a kube_watcher (list, then watch; relist on 410) into a
+ * HPAs, VPAs, Namespaces, Deployments, StatefulSets) runs a kube_watcher (list, then watch; relist on 410) into a
  * kube_cache of JSON objects; pods are first cut down to the fields the reconcilers read
  * (rec_pod_project), so 10,000 pods stay small. A resource the server does not serve or
  * RBAC does not allow (VPAs without their CRD, namespaces under the chart's role) is

@@ -224,7 +224,12 @@ class JsonPathCelTest(unittest.TestCase):
                                                "message": "Forbidden: bad",
                                                "field": "spec.min"})
         validation.cel_subset({"rule": "size(self.x) > 0"}, {"x": []}, "spec", causes)
-        self.assertEqual(len(causes), 1)  # not understood -> not evaluated
+        self.assertEqual(causes[1].to_dict(), {"reason": "FieldValueInvalid",
+                                               "message": 'Invalid value: "object": failed rule: '
+                                                          'size(self.x) > 0', "field": "spec"})
+        validation.cel_subset({"rule": "self.x.bogusFunction()"}, {"x": []}, "spec", causes)
+        validation.cel_subset({"rule": "self.x ++ 1"}, {"x": []}, "spec", causes)
+        self.assertEqual(len(causes), 2)  # outside the subset -> logged and not evaluated
 
 
 class ManagedFieldsTest(unittest.TestCase):

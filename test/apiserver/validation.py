@@ -5,14 +5,16 @@ additionalProperties (schema or bool), required, enum, minimum/maximum (+exclusi
 multipleOf, pattern, minLength/maxLength, minItems/maxItems, uniqueItems, minProperties/
 maxProperties, nullable, default, format (int32/int64 range only), x-kubernetes-int-or-string,
 x-kubernetes-preserve-unknown-fields, x-kubernetes-embedded-resource.
-x-kubernetes-validations (CEL): a small subset is evaluated (see cel_subset below); other rules
-are ignored (documented in docs/testing.md).
+x-kubernetes-list-type set/map (uniqueness, "Duplicate value"), x-kubernetes-validations (CEL,
+evaluated by cel.py; rules outside its subset are logged once and accepted, see docs/testing.md).
 Errors are collected as causes and reported as 422 Invalid in the real server's format.
 """
 
 import json
 import re
+import sys
 
+import cel
 from store import ApiError
 
 META_FIELDS = {"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
@@ -234,54 +236,203 @@ def validate(obj, schema, path, causes):
                 validate(v, props[k], p, causes)
             elif isinstance(schema.get("additionalProperties"), dict):
                 validate(v, schema["additionalProperties"], p, causes)
-        for rule in schema.get("x-kubernetes-validations") or []:
-            cel_subset(rule, obj, path, causes)
 
-
-_CEL_CMP = re.compile(r"^\s*self\.(\w+)\s*(<=|>=|==|!=|<|>)\s*self\.(\w+)\s*$")
-_CEL_GUARD = re.compile(r"^\s*!\s*has\(self\.(\w+)\)\s*\|\|\s*(.+)$")
 
 _CEL_MSG = {"FieldValueInvalid": 'Invalid value: "%s": %s', "FieldValueForbidden": "Forbidden: %s",
             "FieldValueRequired": "Required value: %s", "FieldValueDuplicate":
-            'Duplicate value: "%s": %s'}
+            'Duplicate value: "%s"'}
+
+_CEL_SKIPPED = set()   # rules already reported as not evaluated (logged once each)
+_CEL_PROGRAMS = {}     # rule text -> cel.Program, or None when outside the subset
 
 
-def _cel_eval(expr, obj):
-    """True/False for the supported subset, None when the rule is not understood."""
-    g = _CEL_GUARD.match(expr)
-    if g:
-        if g.group(1) not in obj:
-            return True
-        expr = g.group(2)
-    m = _CEL_CMP.match(expr)
-    if not m:
-        return None
-    a, op, b = m.group(1), m.group(2), m.group(3)
-    if a not in obj or b not in obj:
-        return True
-    x, y = obj[a], obj[b]
+def _cel_skip(text, why):
+    if text not in _CEL_SKIPPED:
+        _CEL_SKIPPED.add(text)
+        sys.stderr.write("apiserver emulator: CEL rule not evaluated (%s): %s\n" % (why, text))
+
+
+def _cel_program(text):
+    if text not in _CEL_PROGRAMS:
+        try:
+            _CEL_PROGRAMS[text] = cel.compile_rule(text)
+        except cel.Unsupported as e:
+            _CEL_PROGRAMS[text] = None
+            _cel_skip(text, e)
+        except Exception as e:  # noqa: BLE001 - a parser bug must not take the server down
+            _CEL_PROGRAMS[text] = None
+            _cel_skip(text, "parser error %r" % e)
+    return _CEL_PROGRAMS[text]
+
+
+def _cel_field(path, field_path):
+    """The rule's path plus its fieldPath (".a.b", "['a'].b" or "[0]" forms)."""
+    fp = re.sub(r"\['([^']*)'\]", r".\1", field_path or "")
+    if not fp:
+        return path
+    if not path:
+        return fp.lstrip(".")
+    return path + fp
+
+
+def cel_rule(rule, obj, path, causes, schema=None, old=None):
+    """Evaluate one x-kubernetes-validations rule with `self` bound to obj (the node the
+    schema carrying the rule describes), as the API server does. A failed rule adds a cause at
+    path + fieldPath with the rule's reason and message (messageExpression when it yields a
+    non-empty string), a runtime error adds `<error> evaluating rule: <rule>` at the node path.
+    Transition rules (using oldSelf) are evaluated only when old is given; rules outside the
+    evaluator's subset are logged once and accepted."""
+    text = rule.get("rule", "")
+    prog = _cel_program(text)
+    if prog is None:
+        return
+    if "oldSelf" in prog.idents and old is None:
+        return  # a transition rule: not checked on create (nor here without the old object)
+    typ = (schema or {}).get("type") or ("object" if isinstance(obj, dict) else
+                                          "array" if isinstance(obj, list) else _type_name(obj))
+    variables = {"self": cel.from_json(obj, schema)}
+    if old is not None:
+        variables["oldSelf"] = cel.from_json(old, schema)
     try:
-        return {"<=": x <= y, ">=": x >= y, "==": x == y, "!=": x != y, "<": x < y,
-                ">": x > y}[op]
-    except TypeError:
-        return None
+        ok = prog.eval(variables)
+        if not isinstance(ok, bool):
+            raise cel.EvalError("no such overload")
+    except cel.Unsupported as e:
+        _cel_skip(text, e)
+        return
+    except cel.EvalError as e:
+        detail = str(e)
+        if detail.startswith("no such overload"):
+            detail = ("'%s': call arguments did not match a supported operator, function or "
+                      "macro signature for rule: %s" % (detail, text.strip()))
+        else:
+            detail = "%s evaluating rule: %s" % (detail, text.strip())
+        causes.append(Cause("FieldValueInvalid", _CEL_MSG["FieldValueInvalid"] % (typ, detail),
+                            path))
+        return
+    except Exception as e:  # noqa: BLE001 - an evaluator bug must not take the server down
+        _cel_skip(text, "evaluator error %r" % e)
+        return
+    if ok:
+        return
+    msg = (rule.get("message") or "").strip() or "failed rule: %s" % text.strip()
+    if rule.get("messageExpression"):
+        mprog = _cel_program(rule["messageExpression"])
+        try:
+            m = mprog.eval(variables) if mprog is not None else None
+        except Exception:  # noqa: BLE001 - the message falls back to `message`
+            m = None
+        if isinstance(m, str) and m.strip() and "\n" not in m:
+            msg = m.strip()
+    field = _cel_field(path, rule.get("fieldPath"))
+    reason = rule.get("reason") or "FieldValueInvalid"
+    if reason == "FieldValueForbidden":
+        text_ = _CEL_MSG[reason] % msg
+    elif reason == "FieldValueRequired":
+        text_ = _CEL_MSG[reason] % msg
+    elif reason == "FieldValueDuplicate":
+        text_ = _CEL_MSG[reason] % typ
+    else:
+        reason = "FieldValueInvalid"
+        text_ = _CEL_MSG[reason] % (typ, msg)
+    causes.append(Cause(reason, text_, field))
 
 
 def cel_subset(rule, obj, path, causes):
-    """Evaluate the tiny CEL subset `self.a OP self.b`, optionally guarded by
-    `!has(self.a) || ...` (numbers/strings; a missing operand passes). fieldPath and reason
-    are honoured. Any other rule is not evaluated (accepted)."""
-    ok = _cel_eval(rule.get("rule", ""), obj)
-    if ok is None or ok:
+    """Compatibility name: evaluate one rule on an object node (see cel_rule)."""
+    cel_rule(rule, obj, path, causes, {"type": "object"})
+
+
+def has_cel_rules(schema):
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("x-kubernetes-validations"):
+        return True
+    subs = list((schema.get("properties") or {}).values())
+    for k in ("items", "additionalProperties"):
+        if isinstance(schema.get(k), dict):
+            subs.append(schema[k])
+    return any(has_cel_rules(x) for x in subs)
+
+
+def validate_cel(obj, schema, path, causes):
+    """Every x-kubernetes-validations rule, a node's own rules before its children's."""
+    if not isinstance(schema, dict) or obj is None:
         return
-    msg = rule.get("message") or "failed rule: %s" % rule.get("rule")
-    field = path
-    if rule.get("fieldPath"):
-        field = path + rule["fieldPath"] if path else rule["fieldPath"].lstrip(".")
-    reason = rule.get("reason") or "FieldValueInvalid"
-    fmt = _CEL_MSG.get(reason, _CEL_MSG["FieldValueInvalid"])
-    text = fmt % ("object", msg) if fmt.count("%s") == 2 else fmt % msg
-    causes.append(Cause(reason, text, field))
+    for rule in schema.get("x-kubernetes-validations") or []:
+        cel_rule(rule, obj, path, causes, schema)
+    if isinstance(obj, dict):
+        props = schema.get("properties") or {}
+        addl = schema.get("additionalProperties")
+        for k, v in obj.items():
+            p = "%s.%s" % (path, k) if path else k
+            if k in props:
+                validate_cel(v, props[k], p, causes)
+            elif isinstance(addl, dict):
+                validate_cel(v, addl, p, causes)
+    elif isinstance(obj, list) and isinstance(schema.get("items"), dict):
+        for i, x in enumerate(obj):
+            validate_cel(x, schema["items"], "%s[%d]" % (path, i), causes)
+
+
+def validate_list_types(obj, schema, path, causes):
+    """x-kubernetes-list-type set (unique items) and map (unique x-kubernetes-list-map-keys)."""
+    if not isinstance(schema, dict) or obj is None:
+        return
+    if isinstance(obj, list):
+        lt = schema.get("x-kubernetes-list-type")
+        if lt == "set":
+            seen = []
+            for i, x in enumerate(obj):
+                if any(x == y and type(x) is type(y) for y in seen):
+                    causes.append(Cause("FieldValueDuplicate", "Duplicate value: %s"
+                                        % go_value(x), "%s[%d]" % (path, i)))
+                else:
+                    seen.append(x)
+        elif lt == "map":
+            keys = schema.get("x-kubernetes-list-map-keys") or []
+            seen = []
+            for i, x in enumerate(obj):
+                if not isinstance(x, dict):
+                    continue
+                km = {k: x[k] for k in sorted(keys) if k in x}  # Go's JSON sorts map keys
+                if km in seen:
+                    causes.append(Cause("FieldValueDuplicate", "Duplicate value: %s"
+                                        % go_value(km), "%s[%d]" % (path, i)))
+                else:
+                    seen.append(km)
+        if isinstance(schema.get("items"), dict):
+            for i, x in enumerate(obj):
+                validate_list_types(x, schema["items"], "%s[%d]" % (path, i), causes)
+    elif isinstance(obj, dict):
+        props = schema.get("properties") or {}
+        addl = schema.get("additionalProperties")
+        for k, v in obj.items():
+            p = "%s.%s" % (path, k) if path else k
+            if k in props:
+                validate_list_types(v, props[k], p, causes)
+            elif isinstance(addl, dict):
+                validate_list_types(v, addl, p, causes)
+
+
+# OpenAPI failures that stop CEL evaluation (apiextensions-apiserver's hasBlockingErr)
+_CEL_BLOCKING = {"FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong",
+                 "FieldValueTooMany", "FieldValueTypeInvalid"}
+_CEL_BLOCKED_MSG = ('Invalid value: "null": some validation rules were not checked because the '
+                    'object was invalid; correct the existing errors to complete validation')
+
+
+def validate_all(body, schema, causes):
+    """Schema validation, then list-type uniqueness, then the CEL rules unless a blocking
+    OpenAPI error was found (then one `<nil>` cause says the rules were not checked)."""
+    validate(body, schema, "", causes)
+    validate_list_types(body, schema, "", causes)
+    if not has_cel_rules(schema):
+        return
+    if any(c.reason in _CEL_BLOCKING for c in causes):
+        causes.append(Cause("FieldValueInvalid", _CEL_BLOCKED_MSG, "<nil>"))
+        return
+    validate_cel(body, schema, "", causes)
 
 
 def invalid_error(kind, group, name, causes):
@@ -375,7 +526,7 @@ def check_custom_resource(rt, obj, field_validation="Warn"):
         apply_defaults(obj, schema)
         causes = []
         body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
-        validate(body, schema, "", causes)
+        validate_all(body, schema, causes)
     else:
         causes = []
     if rt.scale:

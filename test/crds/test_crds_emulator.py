@@ -8,9 +8,9 @@ kubectl 1.33 (env KUBECTL):
 - `kubectl get mbcas -A` lists the three kinds with their printer columns;
   `kubectl explain servicebudget.spec` shows the field descriptions.
 - every test/crds/invalid/ example is refused with 422 naming the field of its
-  "# expect-field:" line. Examples whose rule is CEL or a list-map key are checked only
-  when the emulator rejects them (it evaluates a subset of CEL; the C validator always
-  enforces them, see test_crds_examples.c) and the ones it lets through are listed.
+  "# expect-field:" line, whatever its "# rule:" (schema, cel or listmap): the emulator
+  evaluates every CEL rule of crds/*.yaml (test/apiserver/cel.py) and enforces list-map key
+  uniqueness, as the C validator does (test_crds_examples.c).
 Skips when the emulator is not in the tree yet.
 """
 import json
@@ -158,26 +158,34 @@ class EmulatorTest(unittest.TestCase):
         files = sorted(f for f in os.listdir(d) if f.endswith('.yaml'))
         self.assertGreaterEqual(len(files), 20)
         self.kubectl('create', 'namespace', 'default', check=False)
-        let_through, wrong = [], []
+        wrong, rejected = [], []
         for f in files:
             path = os.path.join(d, f)
             want, rule = header(path, 'expect-field'), header(path, 'rule')
+            self.assertIn(rule, ('schema', 'cel', 'listmap'), f)
             with open(path) as fh:
                 obj = yaml.safe_load(fh)
             ns = obj['metadata'].get('namespace')
             url = '/apis/mbcas.io/v1alpha1/%s%s' % ('namespaces/%s/' % ns if ns else '', PLURAL[obj['kind']])
             st, body = self.request('POST', url + '?dryRun=All', obj)
-            if st in (200, 201) and rule in ('cel', 'listmap'):
-                let_through.append(f)
-                continue
-            fields = [c.get('field') for c in body.get('details', {}).get('causes', [])]
+            causes = body.get('details', {}).get('causes', [])
+            fields = [c.get('field') for c in causes]
             if st != 422 or want not in fields:
-                wrong.append('%s: want 422 on %s, got %s %s' % (f, want, st, body.get('message')))
-        if let_through:
-            sys.stderr.write('emulator does not evaluate (C validator does): %s\n' % ', '.join(let_through))
+                wrong.append('%s (%s): want 422 on %s, got %s %s' % (f, rule, want, st, body.get('message')))
+                continue
+            rejected.append(f)
+            msg = [c['message'] for c in causes if c.get('field') == want][0]
+            if rule == 'cel':
+                self.assertRegex(msg, r'^Invalid value: "(object|string)": ', f)
+            elif rule == 'listmap':
+                self.assertRegex(msg, r'^Duplicate value: \{"', f)
         self.assertEqual(wrong, [])
-        schema_only = [f for f in files if header(os.path.join(d, f), 'rule') == 'schema']
-        self.assertGreaterEqual(len(schema_only), 12)
+        self.assertEqual(len(rejected), len(files))
+        kinds = [header(os.path.join(d, f), 'rule') for f in files]
+        self.assertGreaterEqual(kinds.count('schema'), 12)
+        self.assertGreaterEqual(kinds.count('cel'), 8)
+        self.assertGreaterEqual(kinds.count('listmap'), 1)
+        sys.stderr.write('emulator rejected %d/%d invalid examples\n' % (len(rejected), len(files)))
 
     def test_kubectl_reports_the_field(self):
         p = self.kubectl('apply', '--dry-run=server', '-f', 'test/crds/invalid/sb-budget-not-a-quantity.yaml',

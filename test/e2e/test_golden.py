@@ -9,6 +9,7 @@ import sys
 import time
 import unittest
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Cluster, budget, market, policy, scenario, workload  # noqa: E402
 

@@ -14,6 +14,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Cluster, budget, cond, market, policy, scenario, workload  # noqa: E402
 
