@@ -38,11 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   quantity_format(&q, big, sizeof big);
   FUZZ_ASSERT(strlen(big) < QUANTITY_STR_MAX);
   quantity r;
-  int64_t unused;
-  if (fuzz_skip_known() && q.format == QUANTITY_BINARY_SI && quantity_value(&unused, &q) != MBCAS_OK &&
+  if (fuzz_skip_known() && q.format == QUANTITY_BINARY_SI && (q.mant >= 1000000000000000000LL || q.mant <= -1000000000000000000LL) &&
       quantity_parse(&r, big, NULL, NULL) != MBCAS_OK) {
-    /* known (crashes/quantity/): a binary quantity beyond int64 is accepted but
-     * formatted in decimal with more than 18 digits, which the parser rejects */
+    /* known (crashes/quantity/): x * 2^k can leave a 19-digit mantissa; when the
+     * canonical text is decimal ("100000Ei", ".1Ei") it has 19 significant
+     * digits, which the parser rejects */
     free(s);
     return 0;
   }
