@@ -361,7 +361,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
       else order[--n_last] = k;
     }
     /* keep the unchanged ones in input order */
-    for (size_t a = n_first, b = n_ok - 1; a < b; a++, b--) {
+    for (size_t a = n_first, b = n_ok ? n_ok - 1 : 0; a < b; a++, b--) {
       size_t t = order[a];
       order[a] = order[b];
       order[b] = t;

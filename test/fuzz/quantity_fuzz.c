@@ -3,7 +3,9 @@
  * Input: the quantity text. Besides "no crash": an accepted quantity is
  * normalized (no trailing zeros in the mantissa, exponent in [-9, 1000]), its
  * canonical text fits QUANTITY_STR_MAX, parses back to an equal value and formats
- * to the same text (canonical form is a fixed point); quantity_milli/value agree
+ * to the same text (canonical form is a fixed point; a BinarySI value printed as
+ * a plain integer reads back as DecimalSI, as in Kubernetes, and is a fixed point
+ * one round later); quantity_milli/value agree
  * with each other (value == ceil(milli / 1000)) and with quantity_parse_milli;
  * millis survive quantity_from_milli and quantity_format_milli. */
 #include "fuzz_common.h"
@@ -33,6 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_ASSERT(q.exp >= -9 && q.exp <= 1000);
   FUZZ_ASSERT(q.format >= QUANTITY_DECIMAL_SI && q.format <= QUANTITY_DECIMAL_EXPONENT);
 
+  if (fuzz_skip_known() && q.mant < 0 && q.exp > 18 && q.format != QUANTITY_DECIMAL_EXPONENT) {
+    /* known (crashes/quantity/): formatting a negative value beyond E overflows
+     * __int128 in quantity_format() (UBSan: signed integer overflow) */
+    free(s);
+    return 0;
+  }
   /* canonical text: fits, round-trips, is a fixed point */
   char big[256], again[256];
   quantity_format(&q, big, sizeof big);
@@ -50,7 +58,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_ASSERT(quantity_cmp(&q, &r) == 0 && quantity_cmp(&r, &q) == 0);
   FUZZ_ASSERT(quantity_sign(&q) == quantity_sign(&r));
   quantity_format(&r, again, sizeof again);
-  FUZZ_ASSERT(strcmp(big, again) == 0);
+  if (fuzz_skip_known() && q.format != QUANTITY_DECIMAL_EXPONENT && q.exp > 18 &&
+      r.format == QUANTITY_DECIMAL_EXPONENT) {
+    /* known (crashes/quantity/): DecimalSI/BinarySI beyond E is written as "<digits>e27",
+     * which parses as DecimalExponent and is then written differently */
+    free(s);
+    return 0;
+  }
+  if (q.format == QUANTITY_BINARY_SI && r.format == QUANTITY_DECIMAL_SI && strcmp(big, again) != 0) {
+    /* As in Kubernetes: a BinarySI value that is not a multiple of 1024 prints as
+     * a plain integer ("1024000000000576000"), which reads back as DecimalSI
+     * ("1024000000000576k"); from there on the text is a fixed point. */
+    quantity r2;
+    char third[256];
+    FUZZ_ASSERT(quantity_parse(&r2, again, NULL, NULL) == MBCAS_OK && quantity_cmp(&r2, &q) == 0);
+    quantity_format(&r2, third, sizeof third);
+    FUZZ_ASSERT(strcmp(again, third) == 0);
+  } else {
+    FUZZ_ASSERT(strcmp(big, again) == 0);
+  }
   char small[QUANTITY_STR_MAX];
   quantity_format(&q, small, sizeof small);
   FUZZ_ASSERT(strcmp(small, big) == 0);

@@ -376,6 +376,24 @@ static void test_resume(void **s) {
   fx_free(x);
 }
 
+/* The only service of the market resumes: no other decision in that cycle (regression:
+ * an empty write order used to read before its array). */
+static void test_resume_only(void **s) {
+  (void)s;
+  fx *x = fx_new("Enforce");
+  fake_put_json(x->f, SB_API, sb_json("api", "elsewhere", 100, "100m", "3", NULL));
+  cJSON *w = fake_obj(x->f, SB_WEB);
+  cJSON_AddItemToObject(w, "status", cJSON_Parse(
+      "{\"observedGeneration\":1,\"lastDecision\":{\"id\":\"00000000000000bb\",\"time\":\"2023-11-14T22:13:00Z\","
+      "\"outcome\":\"Pending\"},\"allocations\":[{\"pod\":\"web-1\",\"node\":\"n1\",\"cpu\":\"1500m\","
+      "\"previous\":\"1\",\"outcome\":\"Pending\"}]}"));
+  fx_start(x);
+  rec_cycle_stats st = cycle(x, NOW);
+  assert_int_equal(st.resumed, 1);
+  assert_int_equal(pod_limit(x, POD_WEB), 1500);
+  fx_free(x);
+}
+
 /* A clearing can be replayed from status alone. */
 static void test_replay(void **s) {
   (void)s;
@@ -622,6 +640,7 @@ int main(void) {
       cmocka_unit_test(test_recommend),       cmocka_unit_test(test_paused),
       cmocka_unit_test(test_hpa_conflict),    cmocka_unit_test(test_invalid_isolated),
       cmocka_unit_test(test_invalid_market),  cmocka_unit_test(test_resume),
+      cmocka_unit_test(test_resume_only),
       cmocka_unit_test(test_replay),          cmocka_unit_test(test_resize_unsupported),
       cmocka_unit_test(test_status_failure),  cmocka_unit_test(test_scale_out),
       cmocka_unit_test(test_policy_pod_signal), cmocka_unit_test(test_market_helpers),
