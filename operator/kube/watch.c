@@ -294,8 +294,10 @@ static mbcas_rc handle_line(kube_watcher *w, char *line, size_t len, kube_watch_
       w->rv[0] = '\0';
       error_event(ev, MBCAS_EGONE, &st, "resource version too old");
     } else {
+      /* an ERROR event is a failure whatever code its Status claims (even 2xx) */
+      mbcas_rc rc = st.code ? kube_rc_from_http(st.code) : MBCAS_ERR;
       w->state = KUBE_WS_INIT_LISTED;
-      error_event(ev, st.code ? kube_rc_from_http(st.code) : MBCAS_ERR, &st, "watch error event");
+      error_event(ev, rc == MBCAS_OK ? MBCAS_ERR : rc, &st, "watch error event");
     }
   } else {
     LOG_DEBUG("watch: unknown event type", "type=%s", type);
