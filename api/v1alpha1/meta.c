@@ -31,9 +31,16 @@ mbcas_rc meta_parse(api_meta *out, const cJSON *obj, int namespaced, mbcas_err *
 }
 
 const char *api_time_format(time_t t, char *buf, size_t len) {
+  if (!buf || len == 0) return buf;
   struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!gmtime_r(&t, &tm)) {
+    buf[0] = '\0';
+    return buf;
+  }
+  /* Four year digits, zero-padded, as Go's time.RFC3339 layout writes them
+   * (strftime's %Y would write year 696 as "696"). */
+  snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 
@@ -76,7 +83,13 @@ mbcas_rc api_time_parse(time_t *out, const char *s, const char *field, mbcas_err
   }
   if (*p) goto bad;
   long long days = days_from_civil(Y, (unsigned)M, (unsigned)D);
-  *out = (time_t)(days * 86400LL + h * 3600LL + m * 60LL + sec - off);
+  long long t = days * 86400LL + h * 3600LL + m * 60LL + sec - off;
+  /* metav1.Time writes t.UTC() with a 4-digit year, so only UTC years 0000..9999
+   * read back ("9999-12-31T23:59:59-01:00" is year 10000 in UTC). */
+  if (t < API_TIME_MIN || t > API_TIME_MAX)
+    return mbcas_err_set(err, MBCAS_EINVAL, field ? field : "",
+                         "Invalid value: \"%s\": the year in UTC must be within 0000..9999", s);
+  *out = (time_t)t;
   return MBCAS_OK;
 bad:
   return mbcas_err_set(err, MBCAS_EINVAL, field ? field : "",

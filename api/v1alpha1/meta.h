@@ -35,7 +35,17 @@ typedef struct api_meta {
  * kinds), uid, resourceVersion, generation. */
 mbcas_rc meta_parse(api_meta *out, const cJSON *obj, int namespaced, mbcas_err *err);
 
-/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (fractions and offsets accepted on parse). */
+/* First and last second of the UTC years 0000..9999 (proleptic Gregorian). */
+#define API_TIME_MIN (-62167219200LL) /* 0000-01-01T00:00:00Z */
+#define API_TIME_MAX 253402300799LL   /* 9999-12-31T23:59:59Z */
+
+/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (fractions and offsets accepted on parse).
+ * The year always has 4 digits ("0696-..."), as Go's time.RFC3339 layout writes it.
+ * Parsing refuses a time whose UTC year is outside 0000..9999, even when the text
+ * itself is valid ("9999-12-31T23:59:59-01:00"): metav1.Time would write it with a
+ * 5-digit year, which no RFC 3339 parser (Go's included) reads back. Formatting a t
+ * outside that range writes 5+ year digits, like Go; a t gmtime_r() cannot
+ * represent gives "". */
 const char *api_time_format(time_t t, char *buf, size_t len);
 mbcas_rc api_time_parse(time_t *out, const char *s, const char *field, mbcas_err *err);
 

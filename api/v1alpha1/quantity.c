@@ -16,6 +16,27 @@ static int64_t pow10_i64(int n) { /* n in [0, 18] */
   return p;
 }
 
+static i128 pow10_i128(int n) { /* n in [0, 38] */
+  i128 p = 1;
+  while (n-- > 0)
+    p *= 10;
+  return p;
+}
+
+static i128 abs128(i128 v) { return v < 0 ? -v : v; }
+
+static int ndigits128(i128 m) { /* decimal digits of |m| (1 for 0) */
+  int n = 1;
+  m = abs128(m);
+  while (m >= 10) {
+    m /= 10;
+    n++;
+  }
+  return n;
+}
+
+static int ndigits(int64_t m) { return ndigits128(m); }
+
 static void normalize(quantity *q) {
   if (q->mant == 0) {
     q->exp = 0;
@@ -27,23 +48,36 @@ static void normalize(quantity *q) {
   }
 }
 
-/* Round q up (away from zero) to at most 9 decimal places, as ParseQuantity does. */
-static void round_to_nano(quantity *q) {
-  if (q->exp >= -9) return;
-  int drop = -9 - q->exp;
-  if (drop > MAX_DIGITS) { /* |value| < 1e-9: becomes +-1n */
-    q->mant = q->mant > 0 ? 1 : -1;
-  } else {
-    int64_t d = pow10_i64(drop);
-    int64_t r = q->mant % d;
-    q->mant /= d;
-    if (r > 0)
-      q->mant++;
-    else if (r < 0)
-      q->mant--;
+/* m x 10^e without trailing zeros in m (0 -> e = 0). */
+static void normalize128(i128 *m, int *e) {
+  if (*m == 0) {
+    *e = 0;
+    return;
   }
-  q->exp = -9;
-  normalize(q);
+  while (*m % 10 == 0) {
+    *m /= 10;
+    (*e)++;
+  }
+}
+
+/* Round m x 10^e up (away from zero) to at most 9 decimal places, as ParseQuantity
+ * does (inf.RoundUp at scale 9). */
+static void round_to_nano128(i128 *m, int *e) {
+  if (*e >= -9) return;
+  int drop = -9 - *e;
+  if (drop > 38) { /* |m| < 2^127 < 10^39: |value| < 1e-9, becomes +-1n */
+    *m = *m > 0 ? 1 : -1;
+  } else {
+    i128 d = pow10_i128(drop);
+    i128 r = *m % d;
+    *m /= d;
+    if (r > 0)
+      (*m)++;
+    else if (r < 0)
+      (*m)--;
+  }
+  *e = -9;
+  normalize128(m, e);
 }
 
 static const struct {
@@ -126,21 +160,29 @@ mbcas_rc quantity_parse(quantity *out, const char *s, const char *field, mbcas_e
     found = 1;
   }
   if (!found) goto bad_suffix;
-  if (q.mant == 0) q.exp = 0;
+  /* value = m x 10^e, exactly; |m| < 10^18 x 2^60 < 2^120 */
+  i128 m = (i128)q.mant * ((i128)1 << pow2);
+  int e = m == 0 ? 0 : q.exp;
+  normalize128(&m, &e);
+  round_to_nano128(&m, &e);
   if (pow2) {
-    i128 m = (i128)q.mant * ((i128)1 << pow2);
-    /* bring the decimal exponent back towards 0 while the product divides evenly */
-    while (q.exp < 0 && m % 10 == 0) {
-      m /= 10;
-      q.exp++;
-    }
-    if (m > INT64_MAX || m < -INT64_MAX)
-      return mbcas_err_set(err, MBCAS_EINVAL, field, "value out of range: \"%s\"", s);
-    q.mant = (int64_t)m;
+    /* Kubernetes caps a BinarySI value at 2^63-1 ("8Ei" parses as 2^63-1); capping
+     * would silently change the value, so refuse it instead. */
+    if (e > 18 || (e >= 0 && abs128(m) > INT64_MAX / pow10_i64(e)) ||
+        (e < 0 && abs128(m) > (i128)INT64_MAX * pow10_i64(-e)))
+      return mbcas_err_set(err, MBCAS_EINVAL, field,
+                           "value out of range: \"%s\": binary quantities above 2^63-1 are not supported", s);
   }
-  normalize(&q);
-  round_to_nano(&q);
-  if (q.exp > MAX_EXP) return mbcas_err_set(err, MBCAS_EINVAL, field, "value out of range: \"%s\"", s);
+  /* The canonical text must read back: at most 18 significant digits, except for a
+   * BinarySI integer that is written with a binary suffix ("7Ei" = 8070450532247928832).
+   * x * 2^k can need more ("0.1Ei" = 115292150460684697.6). */
+  if (ndigits128(m) > MAX_DIGITS &&
+      !(pow2 && e == 0 && abs128(m) <= INT64_MAX && (int64_t)(m % 1024) == 0))
+    return mbcas_err_set(err, MBCAS_EINVAL, field,
+                         "more than %d significant digits after binary scaling: \"%s\"", MAX_DIGITS, s);
+  if (e > MAX_EXP) return mbcas_err_set(err, MBCAS_EINVAL, field, "value out of range: \"%s\"", s);
+  q.mant = (int64_t)m;
+  q.exp = e;
   if (out) *out = q;
   return MBCAS_OK;
 bad_suffix:
@@ -176,16 +218,6 @@ mbcas_rc quantity_milli(int64_t *out, const quantity *q) { return scaled(out, q,
 mbcas_rc quantity_value(int64_t *out, const quantity *q) { return scaled(out, q, 0); }
 
 int quantity_sign(const quantity *q) { return q->mant > 0 ? 1 : q->mant < 0 ? -1 : 0; }
-
-static int ndigits(int64_t m) {
-  int n = 1;
-  if (m < 0) m = -m;
-  while (m >= 10) {
-    m /= 10;
-    n++;
-  }
-  return n;
-}
 
 int quantity_cmp(const quantity *a, const quantity *b) {
   int sa = quantity_sign(a), sb = quantity_sign(b);
@@ -289,14 +321,10 @@ const char *quantity_format(const quantity *q, char *buf, size_t len) {
   for (int i = 0; i < r; i++)
     m *= 10;
   e -= r;
+  /* DecimalSI has no suffix beyond E (10^18): like Quantity.String() since
+   * kubernetes/kubernetes#140459, fall back to the exponent form ("1e21"), which
+   * reads back as DecimalExponent and prints the same text. */
   const char *suf = fmt == QUANTITY_DECIMAL_SI ? dec_suffix(e) : NULL;
-  if (fmt == QUANTITY_DECIMAL_SI && !suf && e > 18) { /* beyond E: keep E, grow the number */
-    while (e > 18 && (m < ((i128)1 << 100))) {
-      m *= 1000;
-      e -= 3;
-    }
-    suf = dec_suffix(e);
-  }
   if (suf) {
     put_i128(buf, len, m, suf);
   } else if (e == 0) {

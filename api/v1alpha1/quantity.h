@@ -6,8 +6,13 @@
  * follows ParseQuantity: values finer than 1n are rounded up (away from zero);
  * conversions to integer millis/units round up, as MilliValue()/Value() do.
  * Canonical formatting reproduces Quantity.String(): "1500m", "2k", "1Gi", "1536",
- * "1e3". Limits: 18 significant digits and results that fit in int64; beyond that
- * the parser returns MBCAS_EINVAL (Kubernetes would keep going with big decimals).
+ * "1e3"; a DecimalSI value beyond E prints in exponent form ("1000E" -> "1e21"), as
+ * Kubernetes does since kubernetes/kubernetes#140459. Every value the parser accepts
+ * formats to a text that parses back to the same value and formats the same.
+ * Limits, where Kubernetes would keep going with big decimals, return MBCAS_EINVAL:
+ * 18 significant digits (also after x 2^k: "0.1Ei" is refused; an integer written
+ * with a binary suffix, "7Ei", may have 19), exponents up to 10^1000, and BinarySI
+ * values above 2^63-1 ("8Ei"; Kubernetes silently caps them at 2^63-1).
  * Owns: nothing (values only). Thread safety: pure functions. */
 #ifndef MBCAS_API_QUANTITY_H
 #define MBCAS_API_QUANTITY_H
@@ -45,7 +50,9 @@ int quantity_cmp(const quantity *a, const quantity *b);
 /* Sign of the value: -1, 0, 1. */
 int quantity_sign(const quantity *q);
 
-/* A DecimalSI quantity of milli/1000 (CPU), and a BinarySI one of n bytes. */
+/* A DecimalSI quantity of milli/1000 (CPU), and a BinarySI one of n bytes. (An n
+ * with 19 significant digits that is not a multiple of 1024 formats to a text the
+ * parser refuses as too many digits.) */
 quantity quantity_from_milli(int64_t milli);
 quantity quantity_from_bytes(int64_t n);
 

@@ -138,51 +138,136 @@ static void trim(char *s) {
 
 /* ---------- YAML -> cJSON (scalars become strings, except true/false) ---------- */
 
-static cJSON *yaml_node_to_json(yaml_document_t *doc, yaml_node_t *node, int depth) {
-  if (!node || depth > 64) return NULL;
+/* libyaml resolves an alias to the anchored node itself, so a node reached a second
+ * time is an alias expansion. The budget is go-yaml's (gopkg.in/yaml.v2 and v3
+ * decode.go, used by sigs.k8s.io/yaml and so by kubectl): past 1000 decoded nodes and
+ * 100 of them from aliases, at most 99 % may come from aliases (falling to 10 %
+ * between 400,000 and 4,000,000 nodes). A billion-laughs document fails after a few
+ * thousand nodes. Nesting is limited to YAML_MAX_DEPTH (a kubeconfig needs 5). */
+#define YAML_MAX_DEPTH 64
+#define YAML_NODE_SEEN 1u
+#define YAML_NODE_OPEN 2u
+
+typedef struct {
+  yaml_document_t *doc;
+  unsigned char *state; /* per node: YAML_NODE_SEEN, YAML_NODE_OPEN */
+  size_t decodes, aliases;
+  int alias_depth;
+  mbcas_rc rc; /* why NULL came back: MBCAS_ENOMEM or MBCAS_EINVAL (with err set) */
+  mbcas_err *err;
+  const char *what;
+} yaml_conv;
+
+static double yaml_allowed_alias_ratio(size_t decodes) {
+  if (decodes <= 400000) return 0.99;
+  if (decodes >= 4000000) return 0.10;
+  return 0.99 - 0.89 * ((double)(decodes - 400000) / (double)(4000000 - 400000));
+}
+
+/* Count one decoded node; 0 when the alias budget is exceeded (c->rc set). */
+static int yaml_count(yaml_conv *c) {
+  c->decodes++;
+  if (c->alias_depth > 0) c->aliases++;
+  if (c->aliases > 100 && c->decodes > 1000 &&
+      (double)c->aliases / (double)c->decodes > yaml_allowed_alias_ratio(c->decodes)) {
+    c->rc = mbcas_err_set(c->err, MBCAS_EINVAL, c->what,
+                          "YAML document contains excessive aliasing (%zu of %zu nodes from aliases)",
+                          c->aliases, c->decodes);
+    return 0;
+  }
+  return 1;
+}
+
+static cJSON *yaml_node_to_json(yaml_conv *c, int index, int depth) {
+  yaml_node_t *node = yaml_document_get_node(c->doc, index);
+  if (!node) return cJSON_CreateNull(); /* not produced by the loader */
+  if (depth > YAML_MAX_DEPTH) {
+    c->rc = mbcas_err_set(c->err, MBCAS_EINVAL, c->what, "YAML nesting deeper than %d levels", YAML_MAX_DEPTH);
+    return NULL;
+  }
+  unsigned char *st = &c->state[index - 1];
+  if (*st & YAML_NODE_OPEN) {
+    c->rc = mbcas_err_set(c->err, MBCAS_EINVAL, c->what, "YAML alias refers to a node that contains it");
+    return NULL;
+  }
+  int alias = (*st & YAML_NODE_SEEN) != 0;
+  *st |= YAML_NODE_SEEN | YAML_NODE_OPEN;
+  c->alias_depth += alias;
+  cJSON *out = NULL;
+  if (!yaml_count(c)) goto done;
+  c->rc = MBCAS_ENOMEM;
   switch (node->type) {
   case YAML_SCALAR_NODE: {
     const char *v = (const char *)node->data.scalar.value;
     if (node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-      if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE")) return cJSON_CreateTrue();
-      if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE")) return cJSON_CreateFalse();
-      if (!strcmp(v, "null") || !strcmp(v, "~") || !*v) return cJSON_CreateNull();
+      if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE")) {
+        out = cJSON_CreateTrue();
+        break;
+      }
+      if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE")) {
+        out = cJSON_CreateFalse();
+        break;
+      }
+      if (!strcmp(v, "null") || !strcmp(v, "~") || !*v) {
+        out = cJSON_CreateNull();
+        break;
+      }
     }
-    return cJSON_CreateString(v);
+    out = cJSON_CreateString(v);
+    break;
   }
   case YAML_SEQUENCE_NODE: {
     cJSON *arr = cJSON_CreateArray();
-    if (!arr) return NULL;
-    for (yaml_node_item_t *it = node->data.sequence.items.start;
-         it < node->data.sequence.items.top; it++) {
-      cJSON *c = yaml_node_to_json(doc, yaml_document_get_node(doc, *it), depth + 1);
-      if (!c) {
+    if (!arr) break;
+    for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
+      cJSON *v = yaml_node_to_json(c, *it, depth + 1);
+      if (!v) {
         cJSON_Delete(arr);
-        return NULL;
+        arr = NULL;
+        break;
       }
-      cJSON_AddItemToArray(arr, c);
+      cJSON_AddItemToArray(arr, v); /* only fails for NULL arguments */
     }
-    return arr;
+    out = arr;
+    break;
   }
   case YAML_MAPPING_NODE: {
     cJSON *obj = cJSON_CreateObject();
-    if (!obj) return NULL;
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-         p < node->data.mapping.pairs.top; p++) {
-      yaml_node_t *k = yaml_document_get_node(doc, p->key);
+    if (!obj) break;
+    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+      yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
       if (!k || k->type != YAML_SCALAR_NODE) continue;
-      cJSON *v = yaml_node_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1);
+      if (!yaml_count(c)) { /* the key, as go-yaml counts it */
+        cJSON_Delete(obj);
+        obj = NULL;
+        break;
+      }
+      cJSON *v = yaml_node_to_json(c, p->value, depth + 1);
       if (!v) {
         cJSON_Delete(obj);
-        return NULL;
+        obj = NULL;
+        break;
       }
-      cJSON_AddItemToObject(obj, (const char *)k->data.scalar.value, v);
+      if (!cJSON_AddItemToObject(obj, (const char *)k->data.scalar.value, v)) {
+        cJSON_Delete(v);
+        cJSON_Delete(obj);
+        obj = NULL;
+        c->rc = MBCAS_ENOMEM;
+        break;
+      }
     }
-    return obj;
+    out = obj;
+    break;
   }
   default:
-    return cJSON_CreateNull();
+    out = cJSON_CreateNull();
+    break;
   }
+  if (out) c->rc = MBCAS_OK;
+done:
+  *st &= (unsigned char)~YAML_NODE_OPEN;
+  c->alias_depth -= alias;
+  return out;
 }
 
 static mbcas_rc yaml_to_json(cJSON **out, const char *text, size_t len, mbcas_err *err,
@@ -200,10 +285,23 @@ static mbcas_rc yaml_to_json(cJSON **out, const char *text, size_t len, mbcas_er
     return rc;
   }
   yaml_node_t *root = yaml_document_get_root_node(&doc);
-  cJSON *j = root ? yaml_node_to_json(&doc, root, 0) : cJSON_CreateObject();
+  yaml_conv c = {.doc = &doc, .rc = MBCAS_OK, .err = err, .what = what};
+  cJSON *j = NULL;
+  if (!root) {
+    j = cJSON_CreateObject();
+    if (!j) c.rc = MBCAS_ENOMEM;
+  } else {
+    size_t n = (size_t)(doc.nodes.top - doc.nodes.start);
+    c.state = calloc(n ? n : 1, 1);
+    if (!c.state)
+      c.rc = MBCAS_ENOMEM;
+    else
+      j = yaml_node_to_json(&c, 1, 0); /* the root is node 1 */
+    free(c.state);
+  }
   yaml_document_delete(&doc);
   yaml_parser_delete(&parser);
-  if (!j) return MBCAS_ENOMEM;
+  if (!j) return c.rc == MBCAS_OK ? MBCAS_ENOMEM : c.rc;
   if (!cJSON_IsObject(j)) {
     cJSON_Delete(j);
     return mbcas_err_set(err, MBCAS_EINVAL, what, "kubeconfig is not a mapping");

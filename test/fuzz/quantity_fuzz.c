@@ -35,36 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_ASSERT(q.exp >= -9 && q.exp <= 1000);
   FUZZ_ASSERT(q.format >= QUANTITY_DECIMAL_SI && q.format <= QUANTITY_DECIMAL_EXPONENT);
 
-  if (fuzz_skip_known() && q.mant < 0 && q.exp > 18 && q.format != QUANTITY_DECIMAL_EXPONENT) {
-    /* known (crashes/quantity/): formatting a negative value beyond E overflows
-     * __int128 in quantity_format() (UBSan: signed integer overflow) */
-    free(s);
-    return 0;
-  }
   /* canonical text: fits, round-trips, is a fixed point */
   char big[256], again[256];
   quantity_format(&q, big, sizeof big);
   FUZZ_ASSERT(strlen(big) < QUANTITY_STR_MAX);
   quantity r;
-  if (fuzz_skip_known() && q.format == QUANTITY_BINARY_SI && (q.mant >= 1000000000000000000LL || q.mant <= -1000000000000000000LL) &&
-      quantity_parse(&r, big, NULL, NULL) != MBCAS_OK) {
-    /* known (crashes/quantity/): x * 2^k can leave a 19-digit mantissa; when the
-     * canonical text is decimal ("100000Ei", ".1Ei") it has 19 significant
-     * digits, which the parser rejects */
-    free(s);
-    return 0;
-  }
   FUZZ_ASSERT(quantity_parse(&r, big, NULL, NULL) == MBCAS_OK);
   FUZZ_ASSERT(quantity_cmp(&q, &r) == 0 && quantity_cmp(&r, &q) == 0);
   FUZZ_ASSERT(quantity_sign(&q) == quantity_sign(&r));
   quantity_format(&r, again, sizeof again);
-  if (fuzz_skip_known() && q.format != QUANTITY_DECIMAL_EXPONENT && q.exp > 18 &&
-      r.format == QUANTITY_DECIMAL_EXPONENT) {
-    /* known (crashes/quantity/): DecimalSI/BinarySI beyond E is written as "<digits>e27",
-     * which parses as DecimalExponent and is then written differently */
-    free(s);
-    return 0;
-  }
   if (q.format == QUANTITY_BINARY_SI && r.format == QUANTITY_DECIMAL_SI && strcmp(big, again) != 0) {
     /* As in Kubernetes: a BinarySI value that is not a multiple of 1024 prints as
      * a plain integer ("1024000000000576000"), which reads back as DecimalSI

@@ -46,6 +46,46 @@ static void test_time(void **st) {
   }
 }
 
+/* Fuzz finding (test/fuzz/corpus/{servicebudget,scalingmarket,agentpolicy}/time-year-*):
+ * years before 1000 were written with 3 digits (strftime %Y), and a UTC year after
+ * 9999 reached through an offset was accepted but could not be written back. */
+static void test_time_four_digit_years(void **st) {
+  (void)st;
+  char b[API_TIME_STR_MAX];
+  time_t t;
+  assert_int_equal(api_time_parse(&t, "0696-11-23T18:59:12Z", "f", NULL), MBCAS_OK);
+  assert_string_equal(api_time_format(t, b, sizeof b), "0696-11-23T18:59:12Z");
+  assert_int_equal(api_time_parse(&t, "0001-01-01T00:00:00Z", "f", NULL), MBCAS_OK);
+  assert_string_equal(api_time_format(t, b, sizeof b), "0001-01-01T00:00:00Z");
+  assert_int_equal(api_time_parse(&t, "0000-01-01T00:00:00Z", "f", NULL), MBCAS_OK);
+  assert_int_equal(t, API_TIME_MIN);
+  assert_string_equal(api_time_format(t, b, sizeof b), "0000-01-01T00:00:00Z");
+  assert_int_equal(api_time_parse(&t, "9999-12-31T23:59:59Z", "f", NULL), MBCAS_OK);
+  assert_int_equal(t, API_TIME_MAX);
+  assert_string_equal(api_time_format(t, b, sizeof b), "9999-12-31T23:59:59Z");
+  assert_int_equal(api_time_parse(&t, "9999-12-31T23:59:59+01:00", "f", NULL), MBCAS_OK);
+  assert_string_equal(api_time_format(t, b, sizeof b), "9999-12-31T22:59:59Z");
+  /* valid RFC 3339 text, but the UTC year is 10000 or -1: refused, naming the field */
+  static const char *out_of_range[] = {"9999-12-31T23:59:59-01:00", "9999-12-31T23:00:00-01:00",
+                                       "0000-01-01T00:00:00+00:01", "0000-01-01T00:59:59+01:00"};
+  for (size_t i = 0; i < sizeof out_of_range / sizeof out_of_range[0]; i++) {
+    mbcas_err err;
+    mbcas_err_clear(&err);
+    if (api_time_parse(&t, out_of_range[i], "status.lastClearingTime", &err) != MBCAS_EINVAL)
+      fail_msg("accepted %s", out_of_range[i]);
+    assert_string_equal(err.field, "status.lastClearingTime");
+    assert_non_null(strstr(err.msg, "0000..9999"));
+  }
+  /* every accepted time formats to a text that parses back to it */
+  for (long long x = API_TIME_MIN; x <= API_TIME_MAX; x += 86399LL * 3653 + 7) {
+    assert_int_equal(api_time_parse(&t, api_time_format((time_t)x, b, sizeof b), NULL, NULL), MBCAS_OK);
+    assert_int_equal(t, x);
+  }
+  /* 5-digit years are written like Go writes them, and refused on the way in */
+  assert_string_equal(api_time_format((time_t)API_TIME_MAX + 1, b, sizeof b), "10000-01-01T00:00:00Z");
+  assert_int_equal(api_time_parse(&t, b, "f", NULL), MBCAS_EINVAL);
+}
+
 static void test_meta_parse(void **st) {
   (void)st;
   api_meta m;
@@ -75,6 +115,7 @@ static void test_meta_parse(void **st) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_time), cmocka_unit_test(test_meta_parse)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_time), cmocka_unit_test(test_time_four_digit_years),
+                                     cmocka_unit_test(test_meta_parse)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -58,6 +59,14 @@ static const struct {
     {"2E", "2E"},
     {"1e0", "1"},
     {"123456789012345678", "123456789012345678"},
+    {"12345E", "12345E"},
+    {"7Ei", "7Ei"},
+    /* beyond E: exponent form, as Quantity.String() since kubernetes/kubernetes#140459 */
+    {"1000E", "1e21"},
+    {"-1000E", "-1e21"},
+    {"1e21", "1e21"},
+    {"10000000000000000000000000000000000000000E", "10e57"},
+    {"1e1000", "10e999"},
 };
 
 static void test_canonical_forms(void **st) {
@@ -193,11 +202,85 @@ static void test_from_and_format(void **st) {
   assert_int_equal(strlen(tiny), 2);
 }
 
+/* The fuzz findings (docs/fuzzing.md, test/fuzz/corpus/quantity/): values beyond E
+ * and binary values with more than 18 digits must either be refused or format to a
+ * canonical text that reads back to the same value and the same text. */
+static void test_fuzz_findings(void **st) {
+  (void)st;
+  static const struct {
+    const char *in, *canon; /* canon NULL: refused */
+    const char *why;
+  } cases[] = {
+      {"-1000000000000000000000000000000000000000000000000000000000", "-1e57", NULL}, /* was UB */
+      {"-11000000000000000000000000000000000000000000000000000000000Pi", NULL, "2^63-1"},
+      {"10000000000000000000000000000000000000000E", "10e57", NULL}, /* was "1...0e27" */
+      {"10100000000000000000000000000000000000000000P", "10100e54", NULL},
+      {"100000Ei", NULL, "2^63-1"},                /* was 2^60 x 10^5, printed as "...k" */
+      {"11000000000000000000000000000000000000000Pi", NULL, "2^63-1"},
+      {"8Ei", NULL, "2^63-1"},                     /* Kubernetes caps it at 2^63-1 */
+      {".1Ei", NULL, "significant digits"},        /* 115292150460684697.6: 19 digits */
+      {"4503599627370495.5Ki", NULL, "significant digits"}, /* 2^62-512 */
+      {"-.1Ei", NULL, "significant digits"},
+      {"7.5Ei", "7680Pi", NULL},
+      {"1023.999Ki", "1048574976m", NULL},
+      {".0000000001Ki", "103n", NULL}, /* 102.4n rounds up to 103n */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    quantity q, r;
+    mbcas_err err;
+    mbcas_err_clear(&err);
+    char a[QUANTITY_STR_MAX], b[QUANTITY_STR_MAX];
+    mbcas_rc rc = quantity_parse(&q, cases[i].in, "spec.memory", &err);
+    if (!cases[i].canon) {
+      if (rc != MBCAS_EINVAL) fail_msg("accepted %s as %s", cases[i].in, quantity_format(&q, a, sizeof a));
+      assert_string_equal(err.field, "spec.memory");
+      if (!strstr(err.msg, cases[i].why)) fail_msg("%s: message \"%s\"", cases[i].in, err.msg);
+      continue;
+    }
+    if (rc != MBCAS_OK) fail_msg("refused %s: %s", cases[i].in, err.msg);
+    quantity_format(&q, a, sizeof a);
+    if (strcmp(a, cases[i].canon) != 0) fail_msg("%s: got %s, want %s", cases[i].in, a, cases[i].canon);
+    assert_int_equal(quantity_parse(&r, a, NULL, NULL), MBCAS_OK);
+    assert_int_equal(quantity_cmp(&q, &r), 0);
+    assert_string_equal(quantity_format(&r, b, sizeof b), a);
+  }
+  /* every magnitude and sign, DecimalSI and BinarySI: accepted means round-trips */
+  static const char *sufs[] = {"", "m", "k", "E", "Ki", "Pi", "Ei", "e40", "e-5"};
+  char in[128];
+  for (int nz = 0; nz < 70; nz++) {
+    for (size_t k = 0; k < sizeof sufs / sizeof sufs[0]; k++) {
+      for (int neg = 0; neg < 2; neg++) {
+        for (int lead = 1; lead <= 999; lead += 249) {
+          int n = snprintf(in, sizeof in, "%s%d", neg ? "-" : "", lead);
+          for (int z = 0; z < nz; z++) in[n++] = '0';
+          snprintf(in + n, sizeof in - (size_t)n, "%s", sufs[k]);
+          quantity q, r;
+          if (quantity_parse(&q, in, NULL, NULL) != MBCAS_OK) continue;
+          char a[QUANTITY_STR_MAX], b[QUANTITY_STR_MAX];
+          quantity_format(&q, a, sizeof a);
+          if (quantity_parse(&r, a, NULL, NULL) != MBCAS_OK) fail_msg("%s -> %s does not parse", in, a);
+          if (quantity_cmp(&q, &r) != 0) fail_msg("%s -> %s changes value", in, a);
+          quantity_format(&r, b, sizeof b);
+          if (strcmp(a, b) != 0) {
+            /* a BinarySI integer that is not a multiple of 1024 prints as a plain
+             * integer, which reads back as DecimalSI (as in Kubernetes) */
+            quantity r2;
+            char c[QUANTITY_STR_MAX];
+            assert_int_equal(quantity_parse(&r2, b, NULL, NULL), MBCAS_OK);
+            if (q.format != QUANTITY_BINARY_SI || strcmp(quantity_format(&r2, c, sizeof c), b) != 0)
+              fail_msg("%s -> %s -> %s", in, a, b);
+          }
+        }
+      }
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_canonical_forms), cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_milli_and_value), cmocka_unit_test(test_cmp_sign),
-      cmocka_unit_test(test_from_and_format),
+      cmocka_unit_test(test_from_and_format), cmocka_unit_test(test_fuzz_findings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

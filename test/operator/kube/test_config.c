@@ -153,6 +153,67 @@ static void test_parse_errors(void **state) {
   assert_null(c);
 }
 
+/* Fuzz findings (test/fuzz/corpus/kubeconfig/alias-bomb-489-bytes,
+ * deep-nesting-enomem): alias expansion had no budget (489 bytes took 2 GB), and
+ * deep nesting or a self-referencing alias came back as MBCAS_ENOMEM without a
+ * message. All are MBCAS_EINVAL with a message now; ordinary anchors still work. */
+static void test_yaml_limits(void **state) {
+  (void)state;
+  kube_config *c = (kube_config *)(uintptr_t)1;
+  mbcas_err e;
+  static const char base[] = "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+                             "clusters:\n- name: c\n  cluster: {server: 'https://a'}\n"
+                             "users:\n- name: u\n  user: &cred {token: t1}\n- name: v\n  user: *cred\n";
+  char text[4096];
+  /* anchors and a few aliases are fine */
+  snprintf(text, sizeof text, "%sextra: &l [a, b, c]\nmore: [*l, *l, *l]\n", base);
+  assert_int_equal(kube_config_parse(&c, text, strlen(text), NULL, NULL, &e), MBCAS_OK);
+  assert_string_equal(c->token, "t1");
+  kube_config_free(c);
+  /* 60 levels below the root are fine */
+  int n = snprintf(text, sizeof text, "%sdeep: ", base);
+  for (int i = 0; i < 60; i++) text[n++] = '[';
+  for (int i = 0; i < 60; i++) text[n++] = ']';
+  text[n++] = '\n';
+  text[n] = '\0';
+  c = (kube_config *)(uintptr_t)1;
+  assert_int_equal(kube_config_parse(&c, text, strlen(text), NULL, NULL, &e), MBCAS_OK);
+  kube_config_free(c);
+  /* a billion-laughs document, 5 levels of 10 (111,110 nodes; the fuzz reproducer
+   * has 8 levels): refused as excessive aliasing, like go-yaml does */
+  n = snprintf(text, sizeof text, "%sa0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n", base);
+  for (int l = 1; l <= 5; l++) {
+    n += snprintf(text + n, sizeof text - (size_t)n, "a%d: &a%d [", l, l);
+    for (int i = 0; i < 10; i++) n += snprintf(text + n, sizeof text - (size_t)n, "%s*a%d", i ? ", " : "", l - 1);
+    n += snprintf(text + n, sizeof text - (size_t)n, "]\n");
+  }
+  c = (kube_config *)(uintptr_t)1;
+  mbcas_err_clear(&e);
+  assert_int_equal(kube_config_parse(&c, text, strlen(text), NULL, NULL, &e), MBCAS_EINVAL);
+  assert_null(c);
+  assert_int_equal(e.rc, MBCAS_EINVAL);
+  assert_string_equal(e.field, "kubeconfig");
+  assert_non_null(strstr(e.msg, "excessive aliasing"));
+  /* 70 levels: MBCAS_EINVAL with a message, not MBCAS_ENOMEM */
+  n = snprintf(text, sizeof text, "%sdeep: ", base);
+  for (int i = 0; i < 70; i++) text[n++] = '[';
+  for (int i = 0; i < 70; i++) text[n++] = ']';
+  text[n++] = '\n';
+  text[n] = '\0';
+  c = (kube_config *)(uintptr_t)1;
+  mbcas_err_clear(&e);
+  assert_int_equal(kube_config_parse(&c, text, strlen(text), NULL, NULL, &e), MBCAS_EINVAL);
+  assert_null(c);
+  assert_non_null(strstr(e.msg, "nesting deeper than 64"));
+  /* an alias inside its own anchor (libyaml loads it as a cycle) */
+  snprintf(text, sizeof text, "%sloop: &s [a, *s]\n", base);
+  c = (kube_config *)(uintptr_t)1;
+  mbcas_err_clear(&e);
+  assert_int_equal(kube_config_parse(&c, text, strlen(text), NULL, NULL, &e), MBCAS_EINVAL);
+  assert_null(c);
+  assert_true(e.msg[0] != '\0');
+}
+
 static void test_merge_files(void **state) {
   (void)state;
   const char *a = "current-context: ctx-b\n"
@@ -364,7 +425,8 @@ static void test_in_cluster(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_current_context), cmocka_unit_test(test_parse_named_context),
-      cmocka_unit_test(test_parse_errors),          cmocka_unit_test(test_merge_files),
+      cmocka_unit_test(test_parse_errors),          cmocka_unit_test(test_yaml_limits),
+      cmocka_unit_test(test_merge_files),
       cmocka_unit_test(test_load_precedence),       cmocka_unit_test(test_token_file_rotation),
       cmocka_unit_test(test_exec_plugin_cached),    cmocka_unit_test(test_exec_plugin_expired_and_cert),
       cmocka_unit_test(test_exec_plugin_failures),  cmocka_unit_test(test_in_cluster),
