@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
          O_POLICY, O_LABEL, O_CSVDIR, O_CSVEVERY, O_NOHEADER, O_STEP, O_STARTUP, O_LAG, O_RESIZE,
          O_SLO, O_NODES, O_NODECPU, O_PODCPU, O_FLOOR, O_MINR, O_MAXR, O_UTIL, O_HORIZON,
          O_FORECAST, O_TIMING, O_HELP, O_SIN, O_SOUT, O_TDEM, O_NOLAT, O_HALF, O_NEEDU,
-         O_NEEDH, O_NEEDHOLD, O_FBINS, O_INMODE };
+         O_NEEDH, O_NEEDHOLD, O_FBINS, O_INMODE, O_ALAG, O_LZ, O_LU, O_LA, O_INWIN, O_BURST, O_LEAD, O_BANDMIN };
   static const struct option opts[] = {
       {"trace", 1, 0, O_TRACE},          {"trace-name", 1, 0, O_NAME},
       {"shared-dir", 1, 0, O_SHARED},    {"column", 1, 0, O_COLUMN},
@@ -73,7 +73,10 @@ int main(int argc, char **argv) {
       {"demand-half-life", 1, 0, O_HALF},
       {"need-util", 1, 0, O_NEEDU},      {"need-headroom", 1, 0, O_NEEDH},
       {"need-hold", 1, 0, O_NEEDHOLD},  {"forecast-bins", 1, 0, O_FBINS},
-      {"scale-in-mode", 1, 0, O_INMODE},
+      {"scale-in-mode", 1, 0, O_INMODE}, {"agent-lag", 1, 0, O_ALAG},
+      {"forecast-z", 1, 0, O_LZ}, {"forecast-util", 1, 0, O_LU}, {"forecast-alpha", 1, 0, O_LA},
+      {"scale-in-window", 1, 0, O_INWIN}, {"burst-cap", 1, 0, O_BURST},
+      {"forecast-lead", 1, 0, O_LEAD}, {"forecast-band-min", 1, 0, O_BANDMIN},
       {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -131,6 +134,14 @@ int main(int argc, char **argv) {
     case O_NEEDH: c.need_headroom_m = atol(optarg); break;
     case O_NEEDHOLD: c.need_hold_s = atof(optarg); break;
     case O_FBINS: c.forecast.bins = (size_t)atol(optarg); break;
+    case O_LZ: c.forecast_z = atof(optarg); break;
+    case O_LU: c.horiz.forecast_target_demand = atof(optarg); break;
+    case O_LA: c.forecast_band_alpha = atof(optarg); break;
+    case O_BANDMIN: c.forecast_band_min = (size_t)atol(optarg); break;
+    case O_LEAD: c.forecast_lead_s = atof(optarg); break;
+    case O_BURST: c.burst_cap_m = atol(optarg); break;
+    case O_INWIN: c.horiz.scale_in_window_s = atof(optarg); break;
+    case O_ALAG: c.agent_lag_s = atof(optarg); break;
     case O_INMODE: c.horiz.in_sliding = strcmp(optarg, "sliding") == 0; break;
     case O_HELP: usage(stdout); return 0;
     default: usage(stderr); return 2;

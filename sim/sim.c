@@ -49,16 +49,19 @@ void sim_config_default(sim_config *c) {
   c->vpa_interval_s = 60.0;
   c->vpa_margin = 0.15;
   demand_config_default(&c->demand);
-  c->demand.half_life_s = 30.0;
+  c->demand.half_life_s = 0.0; /* the burst path reacts within one cycle */
   guardrails_config_default(&c->guard);
   c->guard.cooldown_s = 0.0; /* the resize delay already spaces changes */
   horizontal_config_default(&c->horiz);
-  c->horiz.target_demand = 0.7;
-  c->horiz.scale_out_demand = 0.77;
-  c->horiz.scale_in_demand = 0.5; /* scale-in never goes below the proportional
+  /* Replicas are planned at 80 % of the 1-CPU base size; noise above that is absorbed in
+   * place (burst_cap_m) and the forecast band, not by a lower target. */
+  c->horiz.target_demand = 0.8;
+  c->horiz.scale_out_demand = 0.95;
+  c->horiz.scale_in_demand = 0.6; /* scale-in never goes below the proportional
                                      recommendation, so this can sit near the target */
   c->horiz.scale_out_window_s = 15.0;
-  c->horiz.scale_in_window_s = 300.0;
+  c->horiz.scale_in_window_s = 180.0;
+  c->horiz.forecast_target_demand = 0.85;
   c->horiz.cooldown_s = 15.0;
   c->horiz.max_step_out = 4;
   c->horiz.max_step_out_frac = 1.0;
@@ -68,8 +71,20 @@ void sim_config_default(sim_config *c) {
   c->latency_signal = 1;
   forecast_config_default(&c->forecast);
   c->forecast.bins = 288; /* 5-minute bins: bursts of a few minutes keep their height */
-  c->forecast_horizon_s = 600.0;
-  c->need_hold_s = 300.0;
+  c->forecast_horizon_s = 900.0; /* the scale-in hold horizon */
+  c->need_util = 0.75;
+  c->need_hold_s = 60.0;
+  c->burst_cap_m = 1500;
+  c->agent_lag_s = 0.0;
+  c->forecast_z = 0.5;
+  c->forecast_band_alpha = 0.025;
+  c->forecast_lead_s = 0.0; /* start-up + one step */
+  c->forecast_band_min = 40; /* 10 minutes of resolved predictions at 15 s */
+}
+
+/* how far ahead a scale-out must look: a new pod's start-up plus the cycle deciding it */
+static double sim_forecast_lead(const sim_config *c) {
+  return c->forecast_lead_s > 0 ? c->forecast_lead_s : c->startup_s + c->step_s;
 }
 
 /* cumulative fan-out: requests/s at tier t per frontend request/s */
@@ -361,19 +376,32 @@ typedef struct mbcas_ctx {
   int *idx;
   market_node nodes[SIM_MAX_NODES];
   market_node_summary sums[SIM_MAX_NODES];
+  forecast_band band[SIM_TIERS];
 } mbcas_ctx;
 
 static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const double *load,
                             double now, mbcas_err *err) {
   const sim_config *c = w->c;
+  long alag = (long)ceil(c->agent_lag_s / c->step_s - 1e-9);
+  if (alag >= RING) alag = RING - 1;
+  if (alag < 0) alag = 0;
   int proactive = w->pol == SIM_MBCAS_PROACTIVE;
-  double fc_cores[SIM_TIERS] = {0, 0, 0};
-  if (proactive && k - lag >= 0) {
+  double fc_cores[SIM_TIERS] = {0, 0, 0}, fh_cores[SIM_TIERS] = {0, 0, 0};
+  if (proactive && k - alag >= 0) {
     for (int t = 0; t < SIM_TIERS; t++) {
-      double seen = load[k - lag] * fan(c, t); /* request rate the operator can see */
-      forecast_observe(m->fc[t], now - (double)lag * c->step_s, seen);
-      double ahead = forecast_predict_max(m->fc[t], c->forecast_horizon_s + (double)lag * c->step_s,
+      double seen = load[k - alag] * fan(c, t); /* request rate the agent reports */
+      forecast_observe(m->fc[t], now - (double)alag * c->step_s, seen);
+      double ahead = forecast_predict_max(m->fc[t], c->forecast_horizon_s + (double)alag * c->step_s,
                                           c->step_s);
+      if (c->forecast_z > 0) {
+        double age = (double)alag * c->step_s;
+        forecast_band_observe(&m->band[t], m->fc[t], now - age, seen);
+        fh_cores[t] = c->tier[t].cpu_s * forecast_upper(m->fc[t], &m->band[t],
+                                                        c->forecast_horizon_s + age, c->step_s,
+                                                        c->forecast_z);
+        ahead = forecast_upper(m->fc[t], &m->band[t], sim_forecast_lead(c) + age, c->step_s,
+                               c->forecast_z);
+      }
       fc_cores[t] = ahead * c->tier[t].cpu_s;
     }
   }
@@ -408,7 +436,7 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
       continue;
     }
     double use = (k - lag >= 0) ? p->use[ri] : -1;
-    double lat = (k - lag >= 0) ? p->lat[ri] : -1;
+    double lat = (k - alag >= 0) ? p->lat[(k - alag) % RING] : -1;
     demand_signal sig[3];
     size_t ns = 0;
     double obs_at = now - (double)lag * c->step_s;
@@ -416,14 +444,15 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
                                 use >= 0};
     if (c->latency_signal) {
       double share = (c->slo_s - base_total(c)) * c->tier[p->tier].cpu_s / slo_share_total;
-      sig[ns++] = (demand_signal){lat, share, 1.0, obs_at, lat >= 0};
+      sig[ns++] = (demand_signal){lat, share, 1.0, now - (double)alag * c->step_s, lat >= 0};
     }
     if (proactive && ready[p->tier] > 0) {
       /* forecast cores per pod, over the cap (or, with need caps, over the allocation:
        * every signal is then relative to the allocation, so the need follows it) */
       double per_pod_m = fc_cores[p->tier] * 1000.0 / ready[p->tier];
       double base = c->need_util > 0 ? (double)p->alloc_m : (double)c->pod_cpu_m;
-      sig[ns++] = (demand_signal){per_pod_m, c->demand_util_target * base, 1.0, obs_at,
+      sig[ns++] = (demand_signal){per_pod_m, c->demand_util_target * base, 1.0,
+                                  now - (double)alag * c->step_s,
                                   fc_cores[p->tier] > 0};
     }
     demand_usage u = {(int64_t)(use >= 0 ? use : 0), p->alloc_m, use >= 0};
@@ -431,6 +460,7 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
     if (rc != MBCAS_OK) return mbcas_err_set(err, rc, "demand", "demand_update failed");
     dsum[p->tier] += c->need_util > 0 ? (double)p->alloc_m * p->dem.smoothed / (double)c->pod_cpu_m
                                       : p->dem.smoothed; /* horizontal_service_demand */
+    int64_t cap_m = c->need_util > 0 && c->burst_cap_m > c->pod_cpu_m ? c->burst_cap_m : c->pod_cpu_m;
     at_cap[p->tier] += horizontal_pod_at_cap(&c->horiz, p->alloc_m, c->pod_cpu_m);
     market_participant *mp = &m->parts[np];
     mp->node = (uint32_t)p->node;
@@ -438,7 +468,7 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
     mp->budget_share = bid_pod_share(eff[p->tier], (uint32_t)ready[p->tier]);
     mp->demand = p->dem.smoothed;
     mp->floor_m = c->floor_m;
-    mp->cap_m = c->pod_cpu_m;
+    mp->cap_m = cap_m;
     mp->current_m = p->alloc_m;
     mp->usage_m = use >= 0 ? (int64_t)use : -1;
     mp->last_change_at = p->last_change_at;
@@ -448,6 +478,8 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
                                     market_need_m(p->alloc_m, mp->usage_m, p->dem.smoothed,
                                                   c->need_util, c->need_headroom_m),
                                     now, c->need_hold_s);
+    if (cap_m > c->pod_cpu_m) /* burst mode: the base size is the least a pod keeps */
+      mp->need_m = market_need_burst(mp->need_m, c->pod_cpu_m);
     m->idx[np] = i;
     np++;
   }
@@ -473,9 +505,18 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
     ob.market_replicas = total;
     ob.market_ceiling = 0;
     ob.forecast_demand = 0;
+    ob.forecast_hold_demand = 0;
     if (proactive && ob.replicas > 0) /* the forecast on the current replicas' caps */
       ob.forecast_demand = fc_cores[t] * 1000.0 /
                            ((double)ob.replicas * (double)c->pod_cpu_m * c->demand_util_target);
+    if (proactive && ob.replicas > 0 && c->forecast_z > 0) {
+      ob.forecast_hold_demand = fh_cores[t] * 1000.0 /
+                                ((double)ob.replicas * (double)c->pod_cpu_m * c->demand_util_target);
+      /* until the forecast knows its own error, it holds every replica (no scale-in) */
+      if (!forecast_band_ready(&m->band[t], c->forecast_band_min))
+        ob.forecast_hold_demand = c->horiz.forecast_target_demand > 0 ? c->horiz.forecast_target_demand
+                                                                        : c->horiz.target_demand;
+    }
     horizontal_decision d;
     rc = horizontal_decide(&d, &m->hs[t], &c->horiz, &ob, now, err);
     if (rc != MBCAS_OK) return rc;
@@ -512,6 +553,9 @@ mbcas_rc sim_run(sim_scores *out, const sim_config *cin, sim_policy pol, const d
   world w = {c, pol, NULL, 0, 0, s, 0};
   mbcas_ctx m;
   memset(&m, 0, sizeof m);
+  for (int t = 0; t < SIM_TIERS; t++)
+    forecast_band_init(&m.band[t], sim_forecast_lead(c) + (double)c->step_s * ceil(c->agent_lag_s / c->step_s - 1e-9),
+                       c->forecast_band_alpha);
   vpa_hist vh[SIM_TIERS];
   hpa_state hs[SIM_TIERS];
   wv *lat95 = NULL, *lat99 = NULL;

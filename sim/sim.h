@@ -85,6 +85,20 @@ typedef struct sim_config {
                                 the cycle is its need at this utilization; 0: spec cap only */
   int64_t need_headroom_m;   /* ... plus this many millicores */
   double need_hold_s;        /* market_need_hold half-life (downscale stabilization) */
+  double agent_lag_s;        /* age of what the agent sidecar reports (pod latency, request
+                                rate) when the operator polls it at clearing: its own
+                                window, not the metrics pipeline's scrape lag. Rounded up
+                                to steps; 0: the step just served */
+  double forecast_z;         /* proactive: provision for forecast + z x its error band
+                                (forecast_upper); 0: the plain forecast maximum */
+  double forecast_band_alpha; /* forecast_band EWMA weight */
+  size_t forecast_band_min;  /* resolved predictions before the forecast may allow scale-in */
+  double forecast_lead_s;    /* with forecast_z: horizon of the scale-out forecast and of its
+                                error band (the time a new pod needs: start-up + one cycle);
+                                forecast_horizon_s is then the scale-in hold horizon */
+  int64_t burst_cap_m;       /* MBCAS per-pod cap (ServiceBudget maxCpu) when above pod_cpu_m:
+                                pods are sized near pod_cpu_m by their need and may grow to
+                                this in place; 0: pod_cpu_m */
 } sim_config;
 
 void sim_config_default(sim_config *c);

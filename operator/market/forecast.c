@@ -178,6 +178,50 @@ double forecast_predict_max(const forecast_state *st, double horizon_s, double s
   return best;
 }
 
+void forecast_band_init(forecast_band *b, double lead_s, double alpha) {
+  if (!b) return;
+  memset(b, 0, sizeof *b);
+  b->lead_s = lead_s > 0 && isfinite(lead_s) ? lead_s : 60.0;
+  b->alpha = alpha > 0 && alpha <= 1 ? alpha : 0.025;
+  b->var = -1;
+}
+
+void forecast_band_observe(forecast_band *b, const forecast_state *st, double t, double value) {
+  if (!b || !st || !isfinite(t) || !isfinite(value)) return;
+  size_t last = (b->head + b->count + FORECAST_BAND_RING - 1) % FORECAST_BAND_RING;
+  if (b->count > 0 && !(t > b->at[last] - b->lead_s)) return; /* time went backwards */
+  while (b->count > 0 && b->at[b->head] <= t) {
+    double e = fabs(value - b->pred[b->head]);
+    b->var = b->var < 0 ? e : (1 - b->alpha) * b->var + b->alpha * e;
+    b->resolved++;
+    b->head = (b->head + 1) % FORECAST_BAND_RING;
+    b->count--;
+  }
+  if (b->count == FORECAST_BAND_RING) { /* full: the oldest is dropped unresolved */
+    b->head = (b->head + 1) % FORECAST_BAND_RING;
+    b->count--;
+  }
+  size_t i = (b->head + b->count) % FORECAST_BAND_RING;
+  b->at[i] = t + b->lead_s;
+  b->pred[i] = forecast_predict(st, b->lead_s);
+  b->count++;
+}
+
+double forecast_band_sd(const forecast_band *b) {
+  return b && b->var > 0 ? 1.2533141373155001 * b->var : 0.0; /* sqrt(pi/2) x MAE */
+}
+
+int forecast_band_ready(const forecast_band *b, size_t min_resolved) {
+  return b && b->resolved >= min_resolved && b->resolved > 0;
+}
+
+double forecast_upper(const forecast_state *st, const forecast_band *b, double horizon_s,
+                      double step_s, double z) {
+  double v = forecast_predict_max(st, horizon_s, step_s);
+  if (z > 0 && isfinite(z)) v += z * forecast_band_sd(b);
+  return v > 0 ? v : 0.0;
+}
+
 int forecast_seasonal_ready(const forecast_state *st) { return st ? st->seasonal : 0; }
 
 size_t forecast_count(const forecast_state *st) { return st ? st->n : 0; }

@@ -59,6 +59,46 @@ double forecast_predict(const forecast_state *st, double horizon_s);
  * scaler must be ready for within its horizon. */
 double forecast_predict_max(const forecast_state *st, double horizon_s, double step_s);
 
+/* Forecast error band: how wrong the forecast has been at one lead time, so a scaler can
+ * provision for an upper quantile (forecast + z x error) instead of a fixed headroom.
+ * Each observation resolves the predictions made lead_s earlier for it (error = what came
+ * minus what was predicted) into an EWMA of squared errors, then records the forecast
+ * for lead_s ahead. The errors include the load's own noise, so a noisy load gets a wide
+ * band and a smooth, well-predicted one a narrow band. Fixed size, no allocation; the
+ * caller keeps one per forecast_state (a restart starts with no band, i.e. sd 0, until
+ * the first prediction is resolved lead_s later). */
+#define FORECAST_BAND_RING 64
+typedef struct forecast_band {
+  double lead_s; /* horizon whose errors are tracked, seconds (> 0) */
+  double alpha;  /* EWMA weight of each resolved error, (0, 1] */
+  double var;    /* EWMA of absolute errors; < 0: none resolved yet */
+  size_t resolved; /* predictions resolved so far */
+  size_t head, count;                  /* pending predictions, oldest at head */
+  double at[FORECAST_BAND_RING];       /* target time of each pending prediction */
+  double pred[FORECAST_BAND_RING];     /* its predicted value */
+} forecast_band;
+
+/* Reset *b for predictions lead_s ahead (<= 0: 60 s) with error weight alpha (not in
+ * (0,1]: 0.025, i.e. the errors of about the last 40 observations). */
+void forecast_band_init(forecast_band *b, double lead_s, double alpha);
+/* Call after forecast_observe(st, t, value) with the same t and value: resolves pending
+ * predictions whose target time is <= t against value, then records forecast_predict(st,
+ * lead_s) for t + lead_s (dropping the oldest when FORECAST_BAND_RING are pending).
+ * Non-finite values and times not after the last are ignored. */
+void forecast_band_observe(forecast_band *b, const forecast_state *st, double t, double value);
+/* The band's standard deviation, estimated as sqrt(pi/2) x the EWMA of absolute errors
+ * (a mean absolute error is less swayed by one burst than a mean square error, so the
+ * band narrows again soon after it); 0 when none resolved yet. */
+double forecast_band_sd(const forecast_band *b);
+/* 1 once at least min_resolved predictions were resolved: the band has seen enough of
+ * the load to be trusted (a proactive scaler should not scale in on a forecast whose
+ * error it does not know yet). */
+int forecast_band_ready(const forecast_band *b, size_t min_resolved);
+/* Upper forecast: forecast_predict_max(st, horizon_s, step_s) + z x forecast_band_sd(b),
+ * clamped at 0 (b NULL or z <= 0: the plain maximum). */
+double forecast_upper(const forecast_state *st, const forecast_band *b, double horizon_s,
+                      double step_s, double z);
+
 /* 1 once the seasonal term is in use (a whole season observed, Holt-Winters only). */
 int forecast_seasonal_ready(const forecast_state *st);
 

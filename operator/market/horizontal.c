@@ -24,6 +24,7 @@ void horizontal_config_default(horizontal_config *cfg) {
   cfg->max_step_out_frac = 1.0;
   cfg->max_step_in = 1;
   cfg->in_sliding = 0;
+  cfg->forecast_target_demand = 0;
 }
 
 void horizontal_state_init(horizontal_state *st) {
@@ -82,6 +83,8 @@ static mbcas_rc check(const horizontal_config *c, const horizontal_observation *
     return mbcas_err_set(err, MBCAS_EINVAL, "scaleInDemand", "must be < scaleOutDemand");
   if (!(c->target_demand > 0 && c->target_demand <= 1))
     return mbcas_err_set(err, MBCAS_EINVAL, "targetDemand", "must be in (0, 1]");
+  if (c->forecast_target_demand > 1 || isnan(c->forecast_target_demand))
+    return mbcas_err_set(err, MBCAS_EINVAL, "forecastTargetDemand", "must be <= 1 (<= 0: unused)");
   if (!(c->at_cap_frac >= 0 && c->at_cap_frac <= 1))
     return mbcas_err_set(err, MBCAS_EINVAL, "atCapFraction", "must be in [0, 1]");
   if (o->replicas < 0 || o->pods < 0 || o->pods_at_cap < 0 || o->pods_at_cap > o->pods)
@@ -125,18 +128,31 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
     double po = ceil((double)obs->pods * dem / cfg->target_demand - 1e-9);
     rec_out = po > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)po;
   }
+  int fc_out = 0;
   if (fd > 0) {
-    double pf = ceil((double)cur * fd / cfg->target_demand - 1e-9);
+    int sized = cfg->forecast_target_demand > 0 && cfg->forecast_target_demand <= 1;
+    double ftd = sized ? cfg->forecast_target_demand : cfg->target_demand;
+    double pf = ceil((double)cur * fd / ftd - 1e-9);
     int32_t rf = pf > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)pf;
     if (rf > rec) rec = rf;
     if (rf > rec_out) rec_out = rf;
+    fc_out = sized ? rf > cur : fd >= cfg->scale_out_demand;
+  }
+  double fh = obs->forecast_hold_demand > 0 && isfinite(obs->forecast_hold_demand)
+                  ? obs->forecast_hold_demand : 0;
+  if (fh > 0) { /* a floor for scale-in only */
+    double ftd = cfg->forecast_target_demand > 0 && cfg->forecast_target_demand <= 1
+                     ? cfg->forecast_target_demand : cfg->target_demand;
+    double ph = ceil((double)cur * fh / ftd - 1e-9);
+    int32_t rh = ph > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)ph;
+    if (rh > rec) rec = rh;
   }
   d.recommendation = rec;
 
   int out_cond = obs->pods > 0 &&
                  ((dem >= cfg->scale_out_demand &&
                    (double)obs->pods_at_cap >= cfg->at_cap_frac * (double)obs->pods) ||
-                  fd >= cfg->scale_out_demand);
+                  fc_out);
   int in_cond = !out_cond && dem <= cfg->scale_in_demand;
   int32_t rec_in = rec < cfg->min_replicas ? cfg->min_replicas : rec;
   if (out_cond) {

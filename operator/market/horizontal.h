@@ -49,6 +49,14 @@ typedef struct horizontal_config {
    * is below the current count. A noisy demand that dips below the threshold now and
    * then no longer restarts the window. */
   int32_t in_sliding;
+  /* Additive (<= 0 keeps the old behaviour). The utilization a forecast recommendation is
+   * sized at: ceil(replicas x forecast_demand / forecast_target_demand), and the service
+   * scales out as soon as that exceeds the current count. Meant for an upper-quantile
+   * forecast (forecast_upper: the forecast plus its own error band), which already holds
+   * the headroom for noise, so it can sit above target_demand, near the utilization
+   * where the latency objective is still met. <= 0: the forecast is sized at
+   * target_demand and scales out only when it reaches scale_out_demand. */
+  double forecast_target_demand;
 } horizontal_config;
 
 /* Defaults: min 1, max 10, out 0.8, in 0.3, target 0.6, at-cap 0.5, tolerance 0.95,
@@ -87,6 +95,12 @@ typedef struct horizontal_observation {
    * its proportional recommendation ceil(replicas x forecast / target) is also the lowest
    * count scale-in may go to. <= 0 or non-finite: no forecast. */
   double forecast_demand;
+  /* Additive (<= 0: not used): the largest demand the forecast expects over a longer
+   * horizon (e.g. the scale-in window), same units as forecast_demand. Scale-in never
+   * goes below its recommendation, so a service does not give back pods it is forecast
+   * to need again soon (a recurring burst), while scale-out still waits for
+   * forecast_demand, the short horizon. */
+  double forecast_hold_demand;
 } horizontal_observation;
 
 typedef enum {

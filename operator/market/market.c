@@ -140,6 +140,11 @@ int64_t market_need_hold(market_need_state *st, int64_t need_m, double now, doub
   return (int64_t)v;
 }
 
+int64_t market_need_burst(int64_t need_m, int64_t base_m) {
+  if (need_m <= 0 || base_m <= 0) return need_m;
+  return need_m > base_m ? need_m : base_m;
+}
+
 static mbcas_rc validate(const market_input *in, mbcas_err *err) {
   if (in->n_nodes > 0 && !in->nodes)
     return mbcas_err_set(err, MBCAS_EINVAL, "nodes", "NULL with n_nodes > 0");

@@ -126,6 +126,13 @@ typedef struct market_need_state {
 } market_need_state;
 int64_t market_need_hold(market_need_state *st, int64_t need_m, double now, double half_life_s);
 
+/* Burst sizing (ServiceBudget cap above the size replicas are planned for): a pod keeps
+ * at least base_m, the per-pod size the horizontal decision counts on, and grows above
+ * it, up to its cap, only while its need says so; in-place growth takes one clearing
+ * and a kubelet resize, a new pod a start-up. Returns max(need_m, base_m); need_m <= 0
+ * (no limit) or base_m <= 0 returns need_m. */
+int64_t market_need_burst(int64_t need_m, int64_t base_m);
+
 /* Clear every node of the market. out->nodes and out->allocs must be caller-allocated
  * with n_nodes and n_parts entries. Errors: MBCAS_EINVAL with field "parts[i].node"
  * (index out of range), "parts[i].budget_share"/"demand" (negative or non-finite),

@@ -132,11 +132,99 @@ static void test_holt_winters_season(void **s) {
   forecast_free(st);
 }
 
+/* Error band: a constant load is predicted exactly (sd 0); an alternating load has an
+ * error of known size; outliers fade; bad input is ignored. */
+static void test_band(void **s) {
+  (void)s;
+  forecast_state *st = mk(FORECAST_NAIVE);
+  forecast_band b;
+  forecast_band_init(&b, 30, 0.5);
+  assert_true(b.lead_s == 30 && b.alpha == 0.5 && b.var < 0);
+  assert_true(forecast_band_sd(&b) == 0);
+  assert_false(forecast_band_ready(&b, 1));
+  for (int i = 0; i < 10; i++) { /* every 15 s: predictions for t + 30 */
+    forecast_observe(st, i * 15.0, 100);
+    forecast_band_observe(&b, st, i * 15.0, 100);
+  }
+  assert_int_equal(b.resolved, 8); /* t = 30 .. 135 */
+  assert_true(forecast_band_ready(&b, 8));
+  assert_false(forecast_band_ready(&b, 9));
+  assert_true(forecast_band_sd(&b) == 0);
+  assert_true(fabs(forecast_upper(st, &b, 60, 15, 2) - 100) < 1e-9);
+  /* naive forecast of an alternating 100/140 load: every error is 40 (lead 30 = two
+   * samples: same phase) -> no; use lead 15: the error is always 40 */
+  forecast_state *alt = mk(FORECAST_NAIVE);
+  forecast_band_init(&b, 15, 1.0);
+  for (int i = 0; i < 10; i++) {
+    double v = i % 2 ? 140 : 100;
+    forecast_observe(alt, i * 15.0, v);
+    forecast_band_observe(&b, alt, i * 15.0, v);
+  }
+  double sd = forecast_band_sd(&b);
+  assert_true(fabs(sd - 40 * 1.2533141373155001) < 1e-9); /* sqrt(pi/2) x MAE */
+  /* last value 140: upper = 140 + 1 x sd */
+  assert_true(fabs(forecast_upper(alt, &b, 15, 15, 1) - (140 + sd)) < 1e-9);
+  assert_true(fabs(forecast_upper(alt, &b, 15, 15, 0) - 140) < 1e-9);
+  assert_true(fabs(forecast_upper(alt, NULL, 15, 15, 3) - 140) < 1e-9);
+  /* an outlier fades: one error of 1000 with alpha 0.25, then exact predictions */
+  forecast_state *o = mk(FORECAST_NAIVE);
+  forecast_band_init(&b, 15, 0.25);
+  double t = 0;
+  for (int i = 0; i < 5; i++, t += 15) {
+    forecast_observe(o, t, 100);
+    forecast_band_observe(&b, o, t, 100);
+  }
+  forecast_observe(o, t, 1100);
+  forecast_band_observe(&b, o, t, 1100);
+  t += 15;
+  double peak = forecast_band_sd(&b);
+  assert_true(peak > 100);
+  for (int i = 0; i < 20; i++, t += 15) {
+    forecast_observe(o, t, 1100);
+    forecast_band_observe(&b, o, t, 1100);
+  }
+  assert_true(forecast_band_sd(&b) < peak * 0.01);
+  /* ignored: non-finite values, time going backwards; NULL arguments */
+  size_t before = b.resolved;
+  forecast_band_observe(&b, o, t, NAN);
+  forecast_band_observe(&b, o, -1000, 5);
+  assert_int_equal(b.resolved, before);
+  forecast_band_observe(NULL, o, t, 1);
+  forecast_band_observe(&b, NULL, t, 1);
+  forecast_band_init(NULL, 1, 1);
+  assert_true(forecast_band_sd(NULL) == 0);
+  assert_false(forecast_band_ready(NULL, 0));
+  /* bad settings fall back to defaults */
+  forecast_band_init(&b, -1, 7);
+  assert_true(b.lead_s == 60 && b.alpha == 0.025);
+  forecast_free(st);
+  forecast_free(alt);
+  forecast_free(o);
+}
+
+/* The ring holds FORECAST_BAND_RING pending predictions: a lead longer than the ring
+ * covers drops the oldest unresolved, never overflows. */
+static void test_band_ring(void **s) {
+  (void)s;
+  forecast_state *st = mk(FORECAST_NAIVE);
+  forecast_band b;
+  forecast_band_init(&b, 10000, 0.5);
+  for (int i = 0; i < 3 * FORECAST_BAND_RING; i++) {
+    forecast_observe(st, i * 15.0, 100);
+    forecast_band_observe(&b, st, i * 15.0, 100);
+    assert_true(b.count <= FORECAST_BAND_RING);
+  }
+  assert_int_equal(b.count, FORECAST_BAND_RING);
+  assert_int_equal(b.resolved, 0);
+  forecast_free(st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_and_parse),   cmocka_unit_test(test_new_rejects_bad_settings),
       cmocka_unit_test(test_empty_and_naive),      cmocka_unit_test(test_holt_constant_and_trend),
-      cmocka_unit_test(test_holt_winters_season),
+      cmocka_unit_test(test_holt_winters_season), cmocka_unit_test(test_band),
+      cmocka_unit_test(test_band_ring),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,7 +38,7 @@ static void test_scale_out_after_window(void **state) {
   horizontal_config c = cfg();
   horizontal_state st;
   horizontal_state_init(&st);
-  horizontal_observation o = {3, 3, 3, 0.9, 3, 0, 0};
+  horizontal_observation o = {3, 3, 3, 0.9, 3, 0, 0, 0};
   horizontal_decision d;
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
   assert_int_equal(d.reason, HORIZONTAL_WAIT_WINDOW);
@@ -68,7 +68,7 @@ static void test_scale_out_needs_cap_and_demand(void **state) {
   horizontal_state_init(&st);
   horizontal_decision d;
   /* high demand but pods not at cap: market still has room on the node */
-  horizontal_observation o = {3, 3, 1, 0.95, 3, 0, 0};
+  horizontal_observation o = {3, 3, 1, 0.95, 3, 0, 0, 0};
   for (int t = 0; t <= 300; t += 15) {
     assert_int_equal(horizontal_decide(&d, &st, &c, &o, t, NULL), MBCAS_OK);
     assert_int_equal(d.desired, 3);
@@ -92,7 +92,7 @@ static void test_scale_in_stabilized(void **state) {
   horizontal_state st;
   horizontal_state_init(&st);
   horizontal_decision d;
-  horizontal_observation o = {8, 8, 0, 0.3, 8, 0, 0}; /* rec ceil(8*.3/.6) = 4 */
+  horizontal_observation o = {8, 8, 0, 0.3, 8, 0, 0, 0}; /* rec ceil(8*.3/.6) = 4 */
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
   assert_int_equal(d.reason, HORIZONTAL_WAIT_WINDOW);
   o.demand = 0.05; /* rec 1, but the window's highest (4) wins */
@@ -130,7 +130,7 @@ static void test_scale_in_never_below_recommendation(void **state) {
   horizontal_state st;
   horizontal_state_init(&st);
   horizontal_decision d;
-  horizontal_observation o = {3, 3, 0, 0.66, 3, 0, 0};
+  horizontal_observation o = {3, 3, 0, 0.66, 3, 0, 0, 0};
   for (int t = 0; t <= 900; t += 15) {
     assert_int_equal(horizontal_decide(&d, &st, &c, &o, t, NULL), MBCAS_OK);
     assert_int_equal(d.recommendation, 3);
@@ -157,7 +157,7 @@ static void test_forecast_demand(void **state) {
   horizontal_state_init(&st);
   horizontal_decision d;
   /* low demand now, no pod at cap, but the forecast needs 1.2 x the current caps */
-  horizontal_observation o = {4, 4, 0, 0.2, 4, 0, 1.2};
+  horizontal_observation o = {4, 4, 0, 0.2, 4, 0, 1.2, 0};
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
   assert_int_equal(d.reason, HORIZONTAL_WAIT_WINDOW);
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 60, NULL), MBCAS_OK);
@@ -187,6 +187,69 @@ static void test_forecast_demand(void **state) {
   assert_int_equal(d.desired, 2);
 }
 
+/* forecast_target_demand: the forecast is sized at its own utilization and scales out
+ * as soon as it needs more pods than there are; forecast_hold_demand floors scale-in
+ * only. */
+static void test_forecast_sized_and_hold(void **state) {
+  (void)state;
+  horizontal_config c = cfg(); /* out 0.8, in 0.3, target 0.6, window 60 s */
+  c.forecast_target_demand = 0.85;
+  c.scale_out_window_s = 0;
+  c.cooldown_s = 0;
+  c.max_step_in = 0;
+  horizontal_state st;
+  horizontal_state_init(&st);
+  horizontal_decision d;
+  /* 4 pods, forecast 0.9 of their caps: ceil(4 x 0.9 / 0.85) = 5 > 4 -> out now, although
+   * 0.9 would not reach scale_out_demand's proportional meaning at target 0.6 */
+  horizontal_observation o = {4, 4, 0, 0.2, 4, 0, 0.9, 0};
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
+  assert_int_equal(d.reason, HORIZONTAL_SCALE_OUT);
+  assert_int_equal(d.desired, 5);
+  /* forecast 0.8: ceil(4 x 0.8 / 0.85) = 4: no scale-out (unsized, 0.8 >= out 0.8 would) */
+  horizontal_state_init(&st);
+  o.forecast_demand = 0.8;
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
+  assert_int_equal(d.desired, 4);
+  c.forecast_target_demand = 0;
+  horizontal_state_init(&st);
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
+  assert_int_equal(d.reason, HORIZONTAL_SCALE_OUT);
+  assert_int_equal(d.desired, 6); /* ceil(4 x 0.8 / 0.6) */
+  /* hold demand: low demand scales in, but not below ceil(4 x 0.5 / 0.85) = 3 ... */
+  c.forecast_target_demand = 0.85;
+  horizontal_state_init(&st);
+  o.forecast_demand = 0;
+  o.forecast_hold_demand = 0.5;
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 300, NULL), MBCAS_OK);
+  assert_int_equal(d.reason, HORIZONTAL_SCALE_IN);
+  assert_int_equal(d.desired, 3);
+  /* ... and a hold demand needing more pods than there are does not scale out */
+  horizontal_state_init(&st);
+  o.forecast_hold_demand = 2.0;
+  for (double t = 0; t <= 600; t += 15) {
+    assert_int_equal(horizontal_decide(&d, &st, &c, &o, t, NULL), MBCAS_OK);
+    assert_int_equal(d.desired, 4);
+  }
+  /* without it, the same observation goes to ceil(4 x 0.2 / 0.6) = 2 */
+  horizontal_state_init(&st);
+  o.forecast_hold_demand = 0;
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 300, NULL), MBCAS_OK);
+  assert_int_equal(d.desired, 2);
+  /* non-finite hold: ignored; forecast_target_demand > 1: invalid */
+  horizontal_state_init(&st);
+  o.forecast_hold_demand = NAN;
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 300, NULL), MBCAS_OK);
+  assert_int_equal(d.desired, 2);
+  c.forecast_target_demand = 1.5;
+  mbcas_err e;
+  assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, &e), MBCAS_EINVAL);
+  assert_string_equal(e.field, "forecastTargetDemand");
+}
+
 /* Regression: while new pods start (pods observed < replicas), scale-out multiplied the
  * demand of the running pods by the replica count that already includes the starting
  * ones, so a service kept stepping out every cooldown until its new pods were ready
@@ -201,7 +264,7 @@ static void test_scale_out_counts_observed_pods(void **state) {
   horizontal_state st;
   horizontal_state_init(&st);
   horizontal_decision d;
-  horizontal_observation o = {6, 3, 3, 0.9, 6, 0, 0};
+  horizontal_observation o = {6, 3, 3, 0.9, 6, 0, 0, 0};
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
   assert_int_equal(d.reason, HORIZONTAL_HOLD);
   assert_int_equal(d.desired, 6);
@@ -217,7 +280,7 @@ static void test_scale_out_counts_observed_pods(void **state) {
   c = cfg();
   c.scale_out_window_s = 0;
   horizontal_state_init(&st);
-  o = (horizontal_observation){6, 6, 6, 0.85, 6, 0, 0};
+  o = (horizontal_observation){6, 6, 6, 0.85, 6, 0, 0, 0};
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
   assert_int_equal(d.reason, HORIZONTAL_SCALE_OUT);
   assert_int_equal(d.desired, 9); /* ceil(6 x 0.85 / 0.6) */
@@ -237,7 +300,7 @@ static void test_scale_in_sliding(void **state) {
    * never scales in (the window restarts); the sliding one does, to the window's
    * highest recommendation (the in-band cycles recommend the current count 8, so it
    * waits until they leave the window: they never do here) */
-  horizontal_observation o = {8, 8, 0, 0.1, 8, 0, 0};
+  horizontal_observation o = {8, 8, 0, 0.1, 8, 0, 0, 0};
   int scaled = 0;
   for (int t = 0; t <= 1200; t += 15) {
     o.demand = (t / 15) % 4 == 3 ? 0.35 : 0.1; /* 0.35: inside the band: rec 8 */
@@ -311,7 +374,7 @@ static void test_bounds_ceiling_cooldown(void **state) {
   horizontal_state st;
   horizontal_state_init(&st);
   horizontal_decision d;
-  horizontal_observation o = {0, 0, 0, 0, 0, 0, 0};
+  horizontal_observation o = {0, 0, 0, 0, 0, 0, 0, 0};
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
   assert_int_equal(d.reason, HORIZONTAL_BELOW_MIN);
   assert_int_equal(d.desired, 1);
@@ -321,12 +384,12 @@ static void test_bounds_ceiling_cooldown(void **state) {
   assert_int_equal(d.desired, 10);
   /* at max */
   horizontal_state_init(&st);
-  o = (horizontal_observation){10, 10, 10, 1.0, 10, 0, 0};
+  o = (horizontal_observation){10, 10, 10, 1.0, 10, 0, 0, 0};
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 100, NULL), MBCAS_OK);
   assert_int_equal(d.reason, HORIZONTAL_AT_MAX);
   /* market ceiling: 2 replicas of room left in the market */
   horizontal_state_init(&st);
-  o = (horizontal_observation){3, 3, 3, 1.0, 18, 20, 0};
+  o = (horizontal_observation){3, 3, 3, 1.0, 18, 20, 0, 0};
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, NULL), MBCAS_OK);
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 60, NULL), MBCAS_OK);
   assert_int_equal(d.reason, HORIZONTAL_SCALE_OUT);
@@ -356,7 +419,7 @@ static void test_invalid(void **state) {
   horizontal_state_init(&st);
   horizontal_state before = st;
   horizontal_decision d;
-  horizontal_observation o = {3, 3, 3, 0.9, 3, 0, 0};
+  horizontal_observation o = {3, 3, 3, 0.9, 3, 0, 0, 0};
   mbcas_err e;
   c.max_replicas = 0;
   assert_int_equal(horizontal_decide(&d, &st, &c, &o, 0, &e), MBCAS_EINVAL);
@@ -382,7 +445,7 @@ int main(void) {
       cmocka_unit_test(test_scale_out_needs_cap_and_demand),
       cmocka_unit_test(test_scale_in_stabilized),
       cmocka_unit_test(test_scale_in_never_below_recommendation),
-      cmocka_unit_test(test_forecast_demand),
+      cmocka_unit_test(test_forecast_demand), cmocka_unit_test(test_forecast_sized_and_hold),
       cmocka_unit_test(test_service_demand),
       cmocka_unit_test(test_scale_out_counts_observed_pods),
       cmocka_unit_test(test_scale_in_sliding),

@@ -186,6 +186,20 @@ static void test_need_hold(void **state) {
   assert_int_equal(market_need_hold(NULL, 70, 0, 300), 70);
 }
 
+/* Burst sizing: never below the planned size, above it when the need says so. */
+static void test_need_burst(void **state) {
+  (void)state;
+  assert_int_equal(market_need_burst(600, 1000), 1000);
+  assert_int_equal(market_need_burst(1400, 1000), 1400);
+  assert_int_equal(market_need_burst(0, 1000), 0);   /* no limit stays no limit */
+  assert_int_equal(market_need_burst(-5, 1000), -5);
+  assert_int_equal(market_need_burst(600, 0), 600);  /* no base */
+  /* with the hold: a burst decays back to the base, not below it */
+  market_need_state st = {0, 0};
+  assert_int_equal(market_need_burst(market_need_hold(&st, 1500, 0, 60), 1000), 1500);
+  assert_int_equal(market_need_burst(market_need_hold(&st, 500, 60, 60), 1000), 1000);
+}
+
 /* Property: with need caps, market_clear is exactly the clearing rule with the effective
  * caps clamp(need, floor, cap): same allocations as clearing_solve on those caps, within
  * bounds, never above capacity, work-conserving when the effective caps do not fit. */
@@ -402,7 +416,7 @@ int main(void) {
       cmocka_unit_test(test_invalid),          cmocka_unit_test(test_random_markets),
       cmocka_unit_test(test_splitting_gains_nothing),
       cmocka_unit_test(test_need_caps),        cmocka_unit_test(test_need_m),
-      cmocka_unit_test(test_need_hold),        cmocka_unit_test(test_need_random),
+      cmocka_unit_test(test_need_hold),        cmocka_unit_test(test_need_random), cmocka_unit_test(test_need_burst),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

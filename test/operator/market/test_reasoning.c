@@ -95,7 +95,7 @@ static void test_format_horizontal(void **state) {
   (void)state;
   horizontal_config c;
   horizontal_config_default(&c);
-  horizontal_observation o = {3, 3, 3, 0.92, 3, 0, 0};
+  horizontal_observation o = {3, 3, 3, 0.92, 3, 0, 0, 0};
   horizontal_decision d = {5, HORIZONTAL_SCALE_OUT, 5, 0};
   char buf[256];
   size_t n = reasoning_format_horizontal(buf, sizeof buf, &d, &o, &c);
