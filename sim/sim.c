@@ -391,17 +391,15 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
     for (int t = 0; t < SIM_TIERS; t++) {
       double seen = load[k - alag] * fan(c, t); /* request rate the agent reports */
       forecast_observe(m->fc[t], now - (double)alag * c->step_s, seen);
-      double ahead = forecast_predict_max(m->fc[t], c->forecast_horizon_s + (double)alag * c->step_s,
-                                          c->step_s);
-      if (c->forecast_z > 0) {
-        double age = (double)alag * c->step_s;
-        forecast_band_observe(&m->band[t], m->fc[t], now - age, seen);
-        fh_cores[t] = c->tier[t].cpu_s * forecast_upper(m->fc[t], &m->band[t],
-                                                        c->forecast_horizon_s + age, c->step_s,
-                                                        c->forecast_z);
-        ahead = forecast_upper(m->fc[t], &m->band[t], sim_forecast_lead(c) + age, c->step_s,
-                               c->forecast_z);
-      }
+      /* the scale-out forecast looks one pod start-up ahead, the scale-in hold over the
+       * AgentPolicy horizon; both are upper forecasts: + z x the forecast's own error */
+      double age = (double)alag * c->step_s;
+      forecast_band_observe(&m->band[t], m->fc[t], now - age, seen);
+      double ahead = forecast_upper(m->fc[t], &m->band[t], sim_forecast_lead(c) + age, c->step_s,
+                                    c->forecast_z);
+      fh_cores[t] = c->tier[t].cpu_s *
+                    forecast_upper(m->fc[t], &m->band[t], c->forecast_horizon_s + age, c->step_s,
+                                   c->forecast_z);
       fc_cores[t] = ahead * c->tier[t].cpu_s;
     }
   }
@@ -509,7 +507,7 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
     if (proactive && ob.replicas > 0) /* the forecast on the current replicas' caps */
       ob.forecast_demand = fc_cores[t] * 1000.0 /
                            ((double)ob.replicas * (double)c->pod_cpu_m * c->demand_util_target);
-    if (proactive && ob.replicas > 0 && c->forecast_z > 0) {
+    if (proactive && ob.replicas > 0) {
       ob.forecast_hold_demand = fh_cores[t] * 1000.0 /
                                 ((double)ob.replicas * (double)c->pod_cpu_m * c->demand_util_target);
       /* until the forecast knows its own error, it holds every replica (no scale-in) */

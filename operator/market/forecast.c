@@ -212,7 +212,7 @@ double forecast_band_sd(const forecast_band *b) {
 }
 
 int forecast_band_ready(const forecast_band *b, size_t min_resolved) {
-  return b && b->resolved >= min_resolved && b->resolved > 0;
+  return b && b->resolved >= min_resolved;
 }
 
 double forecast_upper(const forecast_state *st, const forecast_band *b, double horizon_s,

@@ -92,7 +92,7 @@ void forecast_band_observe(forecast_band *b, const forecast_state *st, double t,
 double forecast_band_sd(const forecast_band *b);
 /* 1 once at least min_resolved predictions were resolved: the band has seen enough of
  * the load to be trusted (a proactive scaler should not scale in on a forecast whose
- * error it does not know yet). */
+ * error it does not know yet). min_resolved 0: always. 0 for a NULL band. */
 int forecast_band_ready(const forecast_band *b, size_t min_resolved);
 /* Upper forecast: forecast_predict_max(st, horizon_s, step_s) + z x forecast_band_sd(b),
  * clamped at 0 (b NULL or z <= 0: the plain maximum). */

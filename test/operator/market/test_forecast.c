@@ -142,6 +142,7 @@ static void test_band(void **s) {
   assert_true(b.lead_s == 30 && b.alpha == 0.5 && b.var < 0);
   assert_true(forecast_band_sd(&b) == 0);
   assert_false(forecast_band_ready(&b, 1));
+  assert_true(forecast_band_ready(&b, 0));
   for (int i = 0; i < 10; i++) { /* every 15 s: predictions for t + 30 */
     forecast_observe(st, i * 15.0, 100);
     forecast_band_observe(&b, st, i * 15.0, 100);
