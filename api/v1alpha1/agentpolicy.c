@@ -34,6 +34,8 @@ void ap_spec_defaults(ap_spec *s) {
   s->forecast_method = AP_FORECAST_HOLT_WINTERS;
   s->forecast_horizon_ms = 300000;
   s->forecast_season_ms = 24LL * 3600 * 1000;
+  s->forecast_lead_ms = 60000;
+  s->forecast_error_band = 0.5;
 }
 
 void ap_spec_builtin(ap_spec *s) {
@@ -181,12 +183,18 @@ mbcas_rc ap_spec_from_json(ap_spec *s, const cJSON *sj, mbcas_err *err) {
     TRY(ju_duration(&s->forecast_horizon_ms, NULL, f, "horizon", FP, 0, err));
     if (s->forecast_horizon_ms < 1000)
       return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.horizon", "must be at least 1s");
+    TRY(ju_duration(&s->forecast_lead_ms, NULL, f, "leadTime", FP, 0, err));
+    if (s->forecast_lead_ms < 1000)
+      return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.leadTime", "must be at least 1s");
+    TRY(ju_number(&s->forecast_error_band, NULL, f, "errorBand", FP, 0, 0.0, 0, 5.0, err));
     TRY(ju_duration(&s->forecast_season_ms, NULL, f, "seasonPeriod", FP, 0, err));
     if (s->forecast_season_ms < 60000 || s->forecast_season_ms > 168LL * 3600 * 1000)
       return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.seasonPeriod", "must be between 1m and 168h");
   }
   if (!(s->forecast_horizon_ms < s->forecast_season_ms))
     return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.horizon", "must be shorter than seasonPeriod");
+  if (s->forecast_lead_ms > s->forecast_horizon_ms)
+    return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.leadTime", "must not be longer than horizon");
   if (s->combine == AP_COMBINE_WEIGHTED_SUM) {
     double sum = 0;
     for (int i = 0; i < s->n_signals; i++)

@@ -73,6 +73,8 @@ typedef struct ap_spec {
   ap_forecast_method forecast_method; /* default HoltWinters */
   int64_t forecast_horizon_ms;        /* default 5m, >= 1s, < season */
   int64_t forecast_season_ms;         /* default 24h, 1m..168h */
+  int64_t forecast_lead_ms;           /* default 1m, >= 1s, <= horizon */
+  double forecast_error_band;         /* default 0.5, [0, 5] */
 } ap_spec;
 
 typedef struct ap_signal_status {

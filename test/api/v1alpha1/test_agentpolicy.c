@@ -47,6 +47,8 @@ static void test_defaults(void **st) {
   assert_int_equal(s->forecast_method, AP_FORECAST_HOLT_WINTERS);
   assert_int_equal(s->forecast_horizon_ms, 300000);
   assert_int_equal(s->forecast_season_ms, 86400000);
+  assert_int_equal(s->forecast_lead_ms, 60000);
+  assert_true(s->forecast_error_band == 0.5);
   ap_free(ap);
   ap_free(NULL);
   ap_spec b;
@@ -74,7 +76,8 @@ static void test_sources(void **st) {
       "metrics\",\"format\":\"Prometheus\",\"metric\":\"queue_depth\"},"
       "\"target\":100,\"weight\":0.1}],"
       "\"smoothing\":{\"halfLife\":\"0\"},\"staleAfter\":\"30s\",\"fallbackDemand\":0,"
-      "\"forecast\":{\"enabled\":true,\"method\":\"None\",\"horizon\":\"10m\",\"seasonPeriod\":\"1h\"}}",
+      "\"forecast\":{\"enabled\":true,\"method\":\"None\",\"horizon\":\"10m\",\"seasonPeriod\":\"1h\","
+      "\"leadTime\":\"90s\",\"errorBand\":1.5}}",
       &err, &rc);
   if (rc) fail_msg("%s: %s", err.field, err.msg);
   const ap_spec *s = &ap->spec;
@@ -100,6 +103,8 @@ static void test_sources(void **st) {
   assert_int_equal(s->forecast_method, AP_FORECAST_NONE);
   assert_int_equal(s->forecast_horizon_ms, 600000);
   assert_int_equal(s->forecast_season_ms, 3600000);
+  assert_int_equal(s->forecast_lead_ms, 90000);
+  assert_true(s->forecast_error_band == 1.5);
   ap_free(ap);
 }
 
@@ -170,6 +175,10 @@ static void test_errors(void **st) {
       {"{\"signals\":[" CPU "],\"forecast\":{\"horizon\":\"25h\"}}", "spec.forecast.horizon"},
       {"{\"signals\":[" CPU "],\"forecast\":{\"horizon\":\"500ms\"}}", "spec.forecast.horizon"},
       {"{\"signals\":[" CPU "],\"forecast\":{\"seasonPeriod\":\"30s\"}}", "spec.forecast.seasonPeriod"},
+      {"{\"signals\":[" CPU "],\"forecast\":{\"leadTime\":\"0\"}}", "spec.forecast.leadTime"},
+      {"{\"signals\":[" CPU "],\"forecast\":{\"leadTime\":\"6m\"}}", "spec.forecast.leadTime"},
+      {"{\"signals\":[" CPU "],\"forecast\":{\"errorBand\":5.5}}", "spec.forecast.errorBand"},
+      {"{\"signals\":[" CPU "],\"forecast\":{\"errorBand\":-1}}", "spec.forecast.errorBand"},
       {"{\"signals\":[" CPU "],\"forecast\":{\"seasonPeriod\":\"169h\"}}", "spec.forecast.seasonPeriod"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
