@@ -161,7 +161,11 @@ int main(int argc, char **argv) {
       fprintf(stderr, "mbcas-sim: --trace-name needs MBCAS_SHARED_DIR or --shared-dir\n");
       return 2;
     }
-    snprintf(buf, sizeof buf, "%s/traces/%s.csv", shared, name);
+    int w = snprintf(buf, sizeof buf, "%s/traces/%s.csv", shared, name);
+    if (w < 0 || (size_t)w >= sizeof buf) {
+      fprintf(stderr, "mbcas-sim: trace path too long\n");
+      return 2;
+    }
     path = buf;
   }
   if (!path) {
@@ -209,7 +213,12 @@ int main(int argc, char **argv) {
     FILE *csv = NULL;
     if (csv_dir) {
       char cp[4096];
-      snprintf(cp, sizeof cp, "%s/%s-%s.csv", csv_dir, label, sim_policy_name((sim_policy)p));
+      int w = snprintf(cp, sizeof cp, "%s/%s-%s.csv", csv_dir, label, sim_policy_name((sim_policy)p));
+      if (w < 0 || (size_t)w >= sizeof cp) {
+        fprintf(stderr, "mbcas-sim: --csv-dir path too long\n");
+        status = 1;
+        break;
+      }
       csv = fopen(cp, "w");
       if (!csv) {
         fprintf(stderr, "mbcas-sim: cannot write %s\n", cp);
