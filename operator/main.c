@@ -5,6 +5,7 @@
  *                  [--leader-election-namespace=NS] [--leader-election-id=NAME]
  *                  [--metrics-bind-address=:8080|0] [--health-probe-bind-address=:8081]
  *                  [--log-level=debug|info|warn|error] [--clearing-interval=15s]
+ *                  [--kube-api-qps=200] [--kube-api-burst=400] [--status-writers=8]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +38,8 @@ typedef struct flags {
   const char *kubeconfig, *ns, *le_ns, *le_id, *metrics_addr, *health_addr, *log_level,
       *interval;
   int leader_elect;
+  double qps;
+  int burst, writers;
 } flags;
 
 static atomic_int g_stop;
@@ -60,7 +63,10 @@ static void usage(FILE *f) {
           "  --metrics-bind-address=ADDR       /metrics address (default :8080; 0 disables)\n"
           "  --health-probe-bind-address=ADDR  /healthz and /readyz address (default :8081; 0 disables)\n"
           "  --log-level=LEVEL                 debug, info, warn, error (default info)\n"
-          "  --clearing-interval=DURATION      override every market's spec.clearingInterval\n");
+          "  --clearing-interval=DURATION      override every market's spec.clearingInterval\n"
+          "  --kube-api-qps=N                  client-side rate limit, requests/s (default 200)\n"
+          "  --kube-api-burst=N                burst of that limit (default 400)\n"
+          "  --status-writers=N                status writes in flight at once, 1-32 (default 8)\n");
 }
 
 static int parse_flags(flags *f, int argc, char **argv) {
@@ -74,6 +80,9 @@ static int parse_flags(flags *f, int argc, char **argv) {
       {"health-probe-bind-address", required_argument, 0, 'p'},
       {"log-level", required_argument, 0, 'v'},
       {"clearing-interval", required_argument, 0, 'c'},
+      {"kube-api-qps", required_argument, 0, 'Q'},
+      {"kube-api-burst", required_argument, 0, 'B'},
+      {"status-writers", required_argument, 0, 'W'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   memset(f, 0, sizeof *f);
@@ -81,7 +90,11 @@ static int parse_flags(flags *f, int argc, char **argv) {
   f->metrics_addr = ":8080";
   f->health_addr = ":8081";
   f->log_level = "info";
+  f->qps = 200;
+  f->burst = 400;
+  f->writers = 8;
   int c;
+  char *end;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
@@ -94,6 +107,26 @@ static int parse_flags(flags *f, int argc, char **argv) {
     case 'p': f->health_addr = optarg; break;
     case 'v': f->log_level = optarg; break;
     case 'c': f->interval = optarg; break;
+    case 'Q':
+      f->qps = strtod(optarg, &end);
+      if (end == optarg || *end || !(f->qps > 0) || f->qps > 100000) {
+        fprintf(stderr, "mbcas-operator: --kube-api-qps: invalid value %s\n", optarg);
+        return -1;
+      }
+      break;
+    case 'B':
+    case 'W': {
+      long v = strtol(optarg, &end, 10);
+      long max = c == 'B' ? 100000 : 32;
+      if (end == optarg || *end || v < 1 || v > max) {
+        fprintf(stderr, "mbcas-operator: --%s: invalid value %s (1-%ld)\n",
+                c == 'B' ? "kube-api-burst" : "status-writers", optarg, max);
+        return -1;
+      }
+      if (c == 'B') f->burst = (int)v;
+      else f->writers = (int)v;
+      break;
+    }
     case 'h': usage(stdout); exit(0);
     default:
       fprintf(stderr, "mbcas-operator: unknown or incomplete flag %s\n", argv[optind - 1]);
@@ -220,7 +253,15 @@ int main(int argc, char **argv) {
     LOG_ERROR("cannot load kubeconfig", "err=\"%s\"", mbcas_err_format(&err, buf, sizeof buf));
     goto out;
   }
-  if (kube_client_new(&kc, cfg, NULL, &err) != MBCAS_OK) {
+  /* Status writes go out several at once (rec_options.status_writers), each on its own
+   * curl handle: keep that many connections alive, plus the watches' and a few more. */
+  kube_client_opts co;
+  memset(&co, 0, sizeof co);
+  co.qps = f.qps;
+  co.burst = f.burst;
+  co.pool_size = f.writers + 8;
+  ro.status_writers = f.writers;
+  if (kube_client_new(&kc, cfg, &co, &err) != MBCAS_OK) {
     LOG_ERROR("cannot create client", "err=\"%s\"", mbcas_err_format(&err, buf, sizeof buf));
     goto out;
   }

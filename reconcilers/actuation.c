@@ -75,50 +75,47 @@ act_resize_state act_pod_resize_state(const cJSON *pod) {
   return ACT_RESIZE_NONE;
 }
 
-const cJSON *act_find_container(const cJSON *pod, const char *container) {
-  const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
-  const cJSON *cs = cJSON_GetObjectItemCaseSensitive(spec, "containers");
-  const cJSON *c;
-  cJSON_ArrayForEach(c, cs) {
+act_resize_state act_kpod_resize_state(const kube_pod *pod) {
+  /* kube_pod_slim: resize_pending/_in_progress from the PodResize* conditions (reason of
+   * the pending one), else from the pre-1.33 status.resize text. */
+  const char *r = pod->resize_reason ? pod->resize_reason : "";
+  if (pod->resize_pending) {
+    if (strcmp(r, "Infeasible") == 0) return ACT_RESIZE_INFEASIBLE;
+    if (strcmp(r, "Proposed") == 0) return ACT_RESIZE_IN_PROGRESS; /* status.resize */
+    return ACT_RESIZE_DEFERRED;
+  }
+  if (pod->resize_in_progress) return ACT_RESIZE_IN_PROGRESS;
+  return ACT_RESIZE_NONE;
+}
+
+const kube_pod_container *act_find_container(const kube_pod *pod, const char *container) {
+  for (int i = 0; i < pod->ncontainers; i++) {
+    const kube_pod_container *c = &pod->containers[i];
     if (!container || !*container) return c;
-    const char *n = jstr(c, "name");
-    if (n && strcmp(n, container) == 0) return c;
+    if (c->name && strcmp(c->name, container) == 0) return c;
   }
   return NULL;
 }
 
-/* resources.<which>.<res> in millis (cpu) or units x1000 (memory); -1 when absent. */
-static int64_t res_milli(const cJSON *c, const char *which, const char *res) {
-  const cJSON *r = cJSON_GetObjectItemCaseSensitive(c, "resources");
-  const cJSON *w = cJSON_GetObjectItemCaseSensitive(r, which);
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(w, res);
-  int64_t m;
-  if (cJSON_IsString(v)) {
-    if (quantity_parse_milli(&m, v->valuestring, NULL, NULL) != MBCAS_OK) return -1;
-    return m;
-  }
-  if (cJSON_IsNumber(v)) return (int64_t)(v->valuedouble * 1000.0 + 0.5);
-  return -1;
-}
+/* A quantity of the record, -1 when absent. */
+static int64_t qv(int64_t v) { return v == KUBE_QTY_UNSET ? -1 : v; }
 
-mbcas_rc act_container_cpu(int64_t *out, const cJSON *pod, const char *container, act_policy p) {
-  const cJSON *c = act_find_container(pod, container);
+mbcas_rc act_container_cpu(int64_t *out, const kube_pod *pod, const char *container, act_policy p) {
+  const kube_pod_container *c = act_find_container(pod, container);
   if (!c) return MBCAS_ENOTFOUND;
-  int64_t lim = res_milli(c, "limits", "cpu"), req = res_milli(c, "requests", "cpu");
+  int64_t lim = qv(c->cpu_limit_m), req = qv(c->cpu_request_m);
   int64_t v = p == ACT_POLICY_REQUESTS ? req : (lim >= 0 ? lim : req);
   if (v < 0) return MBCAS_ENOTFOUND;
   *out = v;
   return MBCAS_OK;
 }
 
-int64_t act_pod_cpu_requests(const cJSON *pod) {
-  const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
-  const cJSON *cs = cJSON_GetObjectItemCaseSensitive(spec, "containers");
-  const cJSON *c;
+int64_t act_pod_cpu_requests(const kube_pod *pod) {
   int64_t sum = 0;
-  cJSON_ArrayForEach(c, cs) {
-    int64_t r = res_milli(c, "requests", "cpu");
-    if (r < 0) r = res_milli(c, "limits", "cpu"); /* request defaults to limit */
+  for (int i = 0; i < pod->ncontainers; i++) {
+    const kube_pod_container *c = &pod->containers[i];
+    int64_t r = qv(c->cpu_request_m);
+    if (r < 0) r = qv(c->cpu_limit_m); /* request defaults to limit */
     if (r > 0) sum += r;
   }
   return sum;
@@ -126,15 +123,14 @@ int64_t act_pod_cpu_requests(const cJSON *pod) {
 
 /* QoS class of the pod with container `target` given new cpu request/limit (-2: keep). */
 typedef enum { QOS_BESTEFFORT, QOS_BURSTABLE, QOS_GUARANTEED } qos;
-static qos pod_qos(const cJSON *pod, const cJSON *target, int64_t new_req, int64_t new_lim) {
-  const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
-  const cJSON *cs = cJSON_GetObjectItemCaseSensitive(spec, "containers");
-  const cJSON *c;
+static qos pod_qos(const kube_pod *pod, const kube_pod_container *target, int64_t new_req,
+                   int64_t new_lim) {
   int any = 0, guaranteed = 1;
-  static const char *const res[] = {"cpu", "memory"};
-  cJSON_ArrayForEach(c, cs) {
+  for (int k = 0; k < pod->ncontainers; k++) {
+    const kube_pod_container *c = &pod->containers[k];
     for (int i = 0; i < 2; i++) {
-      int64_t lim = res_milli(c, "limits", res[i]), req = res_milli(c, "requests", res[i]);
+      int64_t lim = qv(i == 0 ? c->cpu_limit_m : c->mem_limit);
+      int64_t req = qv(i == 0 ? c->cpu_request_m : c->mem_request);
       if (req < 0) req = lim; /* defaulted by the API server */
       if (c == target && i == 0) {
         if (new_req != -2) req = new_req;
@@ -148,9 +144,9 @@ static qos pod_qos(const cJSON *pod, const cJSON *target, int64_t new_req, int64
   return guaranteed ? QOS_GUARANTEED : QOS_BURSTABLE;
 }
 
-int act_resize_allowed(const cJSON *pod, const char *container, act_policy p, int64_t milli,
+int act_resize_allowed(const kube_pod *pod, const char *container, act_policy p, int64_t milli,
                        char *why, size_t len) {
-  const cJSON *c = act_find_container(pod, container);
+  const kube_pod_container *c = act_find_container(pod, container);
   if (why && len) why[0] = 0;
   if (!c) {
     if (why) snprintf(why, len, "container %s not found", container ? container : "(first)");
@@ -160,7 +156,7 @@ int act_resize_allowed(const cJSON *pod, const char *container, act_policy p, in
     if (why) snprintf(why, len, "allocation must be positive");
     return 0;
   }
-  int64_t lim = res_milli(c, "limits", "cpu"), req = res_milli(c, "requests", "cpu");
+  int64_t lim = qv(c->cpu_limit_m), req = qv(c->cpu_request_m);
   if (req < 0) req = lim;
   int64_t nreq = -2, nlim = -2;
   if (p == ACT_POLICY_LIMITS) nlim = milli;
@@ -196,18 +192,14 @@ char *act_resize_body(const char *container, act_policy p, int64_t milli) {
   return s;
 }
 
-static const char *meta_str(const cJSON *o, const char *k) {
-  return jstr(cJSON_GetObjectItemCaseSensitive(o, "metadata"), k);
-}
-
-act_outcome act_resize(const rec_api *api, const cJSON *pod, const char *container, act_policy p,
+act_outcome act_resize(const rec_api *api, const kube_pod *pod, const char *container, act_policy p,
                        int64_t milli, char *msg, size_t msglen) {
   char why[160];
   if (msg && msglen) msg[0] = 0;
-  const cJSON *c = act_find_container(pod, container);
-  const char *cname = c ? jstr(c, "name") : NULL;
-  const char *ns = meta_str(pod, "namespace"), *name = meta_str(pod, "name");
-  if (!c || !cname || !ns || !name) {
+  const kube_pod_container *c = act_find_container(pod, container);
+  const char *cname = c ? c->name : NULL;
+  const char *ns = pod->ns, *name = pod->name;
+  if (!c || !cname || !*cname || !ns || !*ns || !name) {
     if (msg) snprintf(msg, msglen, "container not found");
     return ACT_INFEASIBLE;
   }
@@ -221,7 +213,7 @@ act_outcome act_resize(const rec_api *api, const cJSON *pod, const char *contain
       return ACT_UNCHANGED;
     }
   }
-  act_resize_state st = act_pod_resize_state(pod);
+  act_resize_state st = act_kpod_resize_state(pod);
   if (st == ACT_RESIZE_IN_PROGRESS || st == ACT_RESIZE_DEFERRED) {
     if (msg) snprintf(msg, msglen, "a resize is %s on the node",
                       st == ACT_RESIZE_DEFERRED ? "deferred" : "in progress");

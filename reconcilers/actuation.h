@@ -7,6 +7,8 @@
  * or put the limit under the request. What the kubelet did is read back from the
  * pod's PodResizePending (reasons Deferred, Infeasible) and PodResizeInProgress
  * conditions. Replicas change only through the target's `scale` subresource.
+ * Pods are the client runtime's compact records (kube_pod, operator/kube/cache.h), as the
+ * informer cache keeps them; an API answer is read as JSON (act_pod_resize_state).
  * Owns: nothing (pods are borrowed, bodies returned are the caller's).
  * Must not touch: anything but pods/resize and scale subresources.
  * Thread safety: pure functions, or through rec_api. */
@@ -17,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cache.h"
 #include "recapi.h"
 #include "result.h"
 
@@ -52,19 +55,21 @@ typedef enum {
   ACT_RESIZE_INFEASIBLE     /* PodResizePending reason Infeasible */
 } act_resize_state;
 act_resize_state act_pod_resize_state(const cJSON *pod);
+/* The same, from a compact pod record. */
+act_resize_state act_kpod_resize_state(const kube_pod *pod);
 
-/* The container object named `container` in pod.spec.containers (NULL name: the first). */
-const cJSON *act_find_container(const cJSON *pod, const char *container);
+/* The container named `container` in the pod's spec.containers (NULL or "": the first). */
+const kube_pod_container *act_find_container(const kube_pod *pod, const char *container);
 
 /* CPU millicores of the container for the policy (Limits/Both: limit, falling back to
  * request; Requests: request). MBCAS_ENOTFOUND when neither is set. */
-mbcas_rc act_container_cpu(int64_t *out, const cJSON *pod, const char *container, act_policy p);
+mbcas_rc act_container_cpu(int64_t *out, const kube_pod *pod, const char *container, act_policy p);
 /* CPU request of every container of the pod, summed (non-participants' share of a node). */
-int64_t act_pod_cpu_requests(const cJSON *pod);
+int64_t act_pod_cpu_requests(const kube_pod *pod);
 
 /* 1 when writing milli with policy p keeps the pod's QoS class and keeps limit >= request;
  * else 0 with a short reason in why[len]. */
-int act_resize_allowed(const cJSON *pod, const char *container, act_policy p, int64_t milli,
+int act_resize_allowed(const kube_pod *pod, const char *container, act_policy p, int64_t milli,
                        char *why, size_t len);
 
 /* Body of the strategic-merge patch for pods/resize (caller frees). */
@@ -75,7 +80,7 @@ char *act_resize_body(const char *container, act_policy p, int64_t milli);
  * shows no Infeasible/Deferred), UNCHANGED when already there, DEFERRED while a resize
  * is pending or in progress, INFEASIBLE when refused (QoS, 422, Infeasible), FAILED on
  * other errors (after retrying 409 up to 3 times). msg gets a short explanation. */
-act_outcome act_resize(const rec_api *api, const cJSON *pod, const char *container, act_policy p,
+act_outcome act_resize(const rec_api *api, const kube_pod *pod, const char *container, act_policy p,
                        int64_t milli, char *msg, size_t msglen);
 
 /* Lower-case plural resource of a workload kind ("Deployment" -> "deployments"). */

@@ -46,53 +46,121 @@ static void record_health(rec_policy_state *ps, const ap_spec *spec, int i, cons
   }
 }
 
-/* The PodMetrics of pod in the index built by rec_metrics_index, or NULL. */
-static const cJSON *pod_metrics(ru_map *metrics, const cJSON *pod) {
-  if (!metrics) return NULL;
-  char k[API_NS_MAX + API_NAME_MAX + 2];
-  const cJSON *const *v = ru_map_get(metrics, rec_obj_key(pod, k, sizeof k));
-  return v ? *v : NULL;
+static int64_t usage_qty(const cJSON *usage, const char *res, int milli) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, res);
+  quantity q;
+  int64_t x;
+  if (!cJSON_IsString(v) || quantity_parse(&q, v->valuestring, NULL, NULL) != MBCAS_OK) return -1;
+  if ((milli ? quantity_milli(&x, &q) : quantity_value(&x, &q)) != MBCAS_OK) return -1;
+  return x;
 }
 
-ru_map *rec_metrics_index(const cJSON *list) {
-  ru_map *m = ru_map_new(sizeof(const cJSON *));
-  if (!m) return NULL;
-  const cJSON *it;
-  char k[API_NS_MAX + API_NAME_MAX + 2];
-  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items")) {
-    const cJSON **v = ru_map_upsert(m, rec_obj_key(it, k, sizeof k), NULL);
-    if (v) *v = it;
+rec_metrics *rec_metrics_new(void) {
+  rec_metrics *m = calloc(1, sizeof *m);
+  if (!m || !(m->idx = ru_map_new(sizeof(rec_metrics_span)))) {
+    free(m);
+    return NULL;
   }
   return m;
 }
 
-static void resource_signal(sig_val *out, const ap_signal *g, const cJSON *pod,
-                            const char *container, ru_map *metrics) {
-  const char *pname = ru_str(pod, "metadata.name");
-  const cJSON *pm = pod_metrics(metrics, pod);
-  if (!pm) {
+int rec_metrics_add(void *ud, const cJSON *it) {
+  rec_metrics *m = ud;
+  char k[API_NS_MAX + API_NAME_MAX + 2];
+  rec_metrics_span *sp = ru_map_upsert(m->idx, rec_obj_key(it, k, sizeof k), NULL);
+  if (!sp) return 1;
+  sp->first = m->n;
+  sp->n = 0;
+  const cJSON *ct;
+  cJSON_ArrayForEach(ct, cJSON_GetObjectItemCaseSensitive(it, "containers")) {
+    if (m->n == m->cap) {
+      size_t nc = m->cap ? m->cap * 2 : 256;
+      rec_cusage *nu = realloc(m->c, nc * sizeof *nu);
+      if (!nu) return 1;
+      m->c = nu;
+      m->cap = nc;
+    }
+    rec_cusage *u = &m->c[m->n++];
+    const char *n = ru_str(ct, "name");
+    snprintf(u->name, sizeof u->name, "%s", n ? n : "");
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(ct, "usage");
+    u->cpu_m = usage_qty(usage, "cpu", 1);
+    u->mem_b = usage_qty(usage, "memory", 0);
+    sp->n++;
+  }
+  return 0;
+}
+
+rec_metrics *rec_metrics_index(const cJSON *list) {
+  rec_metrics *m = rec_metrics_new();
+  if (!m) return NULL;
+  const cJSON *it;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
+    if (rec_metrics_add(m, it) != 0) break;
+  return m;
+}
+
+void rec_metrics_free(rec_metrics *m) {
+  if (!m) return;
+  ru_map_free(m->idx);
+  free(m->c);
+  free(m);
+}
+
+mbcas_rc rec_metrics_usage(const rec_metrics *m, const char *ns, const char *pod,
+                           const char *container, int cpu, int64_t *out) {
+  if (!m || !pod) return MBCAS_ENOTFOUND;
+  char k[API_NS_MAX + API_NAME_MAX + 2];
+  if (ns && *ns) snprintf(k, sizeof k, "%s/%s", ns, pod);
+  else snprintf(k, sizeof k, "%s", pod);
+  const rec_metrics_span *sp = ru_map_get(m->idx, k);
+  if (!sp) return MBCAS_ENOTFOUND;
+  int64_t sum = 0;
+  int found = 0;
+  for (size_t i = sp->first; i < sp->first + sp->n; i++) {
+    const rec_cusage *u = &m->c[i];
+    if (container && *container && strcmp(u->name, container) != 0) continue;
+    int64_t v = cpu ? u->cpu_m : u->mem_b;
+    if (v < 0) continue;
+    sum += v;
+    found = 1;
+  }
+  if (!found) return MBCAS_ENOTFOUND;
+  *out = sum;
+  return MBCAS_OK;
+}
+
+static int has_metrics(const rec_metrics *m, const kube_pod *pod) {
+  char k[API_NS_MAX + API_NAME_MAX + 2];
+  return m && ru_map_get(m->idx, ru_kpod_key(pod, k, sizeof k)) != NULL;
+}
+
+static void resource_signal(sig_val *out, const ap_signal *g, const kube_pod *pod,
+                            const char *container, const rec_metrics *metrics) {
+  const char *pname = pod->name;
+  if (!has_metrics(metrics, pod)) {
     snprintf(out->error, sizeof out->error, "no metrics.k8s.io sample for pod %s", pname);
     return;
   }
-  const cJSON *ct = act_find_container(pod, container);
-  const char *cname = ct ? ru_str(ct, "name") : NULL;
+  const kube_pod_container *ct = act_find_container(pod, container);
+  const char *cname = ct ? ct->name : NULL;
   int64_t usage;
-  const char *res = g->resource == AP_RESOURCE_CPU ? "cpu" : "memory";
-  mbcas_rc rc = g->resource == AP_RESOURCE_CPU ? sig_pod_cpu_usage(&usage, pm, cname)
-                                               : sig_pod_mem_usage(&usage, pm, cname);
+  int is_cpu = g->resource == AP_RESOURCE_CPU;
+  const char *res = is_cpu ? "cpu" : "memory";
+  mbcas_rc rc = rec_metrics_usage(metrics, pod->ns, pod->name, cname, is_cpu, &usage);
   if (rc != MBCAS_OK) {
     snprintf(out->error, sizeof out->error, "no %s usage for container %s", res, cname ? cname : "?");
     return;
   }
-  /* Reference: the container's request or limit of that resource. */
+  /* Reference: the container's request or limit of that resource (a request falls back
+   * to the limit, as the API server defaults it). */
   int64_t ref = -1;
-  const cJSON *r = ru_get(ct, "resources");
-  const char *which = g->relative_to == AP_RELATIVE_LIMIT ? "limits" : "requests";
-  const char *q = ru_str(cJSON_GetObjectItemCaseSensitive(r, which), res);
-  if (!q && g->relative_to == AP_RELATIVE_REQUEST) q = ru_str(ru_get(r, "limits"), res);
-  if (q) {
-    int64_t m;
-    if (quantity_parse_milli(&m, q, NULL, NULL) == MBCAS_OK) ref = g->resource == AP_RESOURCE_CPU ? m : m / 1000;
+  if (ct) {
+    int64_t req = is_cpu ? ct->cpu_request_m : ct->mem_request;
+    int64_t lim = is_cpu ? ct->cpu_limit_m : ct->mem_limit;
+    if (g->relative_to == AP_RELATIVE_LIMIT) ref = lim;
+    else ref = req != KUBE_QTY_UNSET ? req : lim;
+    if (ref == KUBE_QTY_UNSET) ref = -1;
   }
   if (ref <= 0) {
     snprintf(out->error, sizeof out->error, "container %s has no %s %s", cname ? cname : "?", res,
@@ -103,10 +171,9 @@ static void resource_signal(sig_val *out, const ap_signal *g, const cJSON *pod,
   out->value = (double)usage / (double)ref;
 }
 
-static void pod_signal(sig_val *out, rec_ctx *c, const ap_signal *g, const cJSON *pod) {
+static void pod_signal(sig_val *out, rec_ctx *c, const ap_signal *g, const kube_pod *pod) {
   char path[1400];
-  sig_pod_proxy_path(path, sizeof path, ru_str(pod, "metadata.namespace"),
-                     ru_str(pod, "metadata.name"), g->pod_port, g->pod_path);
+  sig_pod_proxy_path(path, sizeof path, pod->ns, pod->name, g->pod_port, g->pod_path);
   char *body = NULL;
   size_t len = 0;
   mbcas_rc rc = c->api.get_raw ? c->api.get_raw(c->api.ctx, path, &body, &len) : MBCAS_EUNSUPPORTED;
@@ -133,8 +200,8 @@ static int cmp_pod_demand(const void *a, const void *b) {
   return strcmp(((const sb_pod_demand *)a)->pod, ((const sb_pod_demand *)b)->pod);
 }
 
-void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc, ru_map *metrics,
-                         double now) {
+void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc,
+                         const rec_metrics *metrics, double now) {
   (void)snap;
   ap_spec *spec = calloc(1, sizeof *spec);
   sig_val *svcval = calloc(AP_SIGNALS_MAX, sizeof *svcval);
@@ -192,8 +259,8 @@ void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc, ru_
   double sum = 0;
   int n_pd = 0;
   for (size_t p = 0; p < svc->n_pods; p++) {
-    const cJSON *pod = svc->pods[p];
-    const char *pname = ru_str(pod, "metadata.name");
+    const kube_pod *pod = svc->pods[p];
+    const char *pname = pod->name;
     demand_signal sig[AP_SIGNALS_MAX];
     memset(sig, 0, sizeof sig);
     for (int i = 0; i < spec->n_signals; i++) {
@@ -211,10 +278,9 @@ void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc, ru_
       sig[i].observed_at = now;
     }
     demand_usage usage = {0, 0, 0};
-    const cJSON *pm = pod_metrics(metrics, pod);
     int64_t u, alloc;
-    const cJSON *ct = act_find_container(pod, container);
-    if (pm && sig_pod_cpu_usage(&u, pm, ct ? ru_str(ct, "name") : NULL) == MBCAS_OK) {
+    const kube_pod_container *ct = act_find_container(pod, container);
+    if (rec_metrics_usage(metrics, pod->ns, pod->name, ct ? ct->name : NULL, 1, &u) == MBCAS_OK) {
       if (c->obs.pod_usage) c->obs.pod_usage(c->obs.ud, ns, pname, u);
       if (act_container_cpu(&alloc, pod, container, ACT_POLICY_LIMITS) == MBCAS_OK && alloc > 0) {
         usage.usage_m = u;

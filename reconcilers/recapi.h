@@ -21,6 +21,9 @@
 #define REC_PATCH_STRATEGIC "application/strategic-merge-patch+json"
 #define REC_PATCH_JSON "application/json-patch+json"
 
+/* Called for each element of a list's "items" (borrowed for the call); non-zero stops. */
+typedef int (*rec_item_fn)(void *ud, const cJSON *item);
+
 typedef struct rec_api {
   void *ctx;
   /* GET path; *out = parsed body (caller frees). MBCAS_ENOTFOUND on 404 ... */
@@ -34,6 +37,10 @@ typedef struct rec_api {
   mbcas_rc (*put)(void *ctx, const char *path, const char *body, cJSON **out);
   /* POST path (create, e.g. an Event). */
   mbcas_rc (*post)(void *ctx, const char *path, const char *body, cJSON **out);
+  /* Optional (may be NULL: use get). GET a list and call fn for each of its items,
+   * parsed one at a time as the body streams in, so a large list (metrics.k8s.io of
+   * every pod) is never held parsed. Items before a failure may have been delivered. */
+  mbcas_rc (*get_items)(void *ctx, const char *path, rec_item_fn fn, void *ud);
 } rec_api;
 
 #endif

@@ -72,6 +72,55 @@ static mbcas_rc k_post(void *ctx, const char *path, const char *body, cJSON **ou
   return json_out(rc, r, out);
 }
 
+/* The list streams in and is split into items as it comes (signals.c: sig_items); the
+ * whole body is never held. A stream is not retried: on a failure before any item was
+ * delivered, one ordinary (retried) GET is made instead. */
+static mbcas_rc k_get_items(void *ctx, const char *path, rec_item_fn fn, void *ud) {
+  kube_client *c = ctx;
+  kube_status st;
+  memset(&st, 0, sizeof st);
+  kube_stream *s = NULL;
+  sig_items *sp = sig_items_new(fn, ud);
+  if (!sp) return MBCAS_ENOMEM;
+  mbcas_rc rc = kube_stream_open(c, &s, path, &st, NULL);
+  if (rc == MBCAS_OK) {
+    char buf[16384];
+    int idle_ms = 0;
+    for (;;) {
+      size_t n = 0;
+      rc = kube_stream_read(s, buf, sizeof buf, &n, 1000);
+      if (rc == MBCAS_ETIMEOUT) {
+        idle_ms += 1000;
+        if (idle_ms >= 30000) break; /* as a request's timeout */
+        continue;
+      }
+      if (rc != MBCAS_OK) break;
+      if (n == 0) {
+        rc = sig_items_end(sp);
+        break;
+      }
+      idle_ms = 0;
+      if ((rc = sig_items_feed(sp, buf, n)) != MBCAS_OK) break;
+    }
+    kube_stream_close(s);
+  }
+  size_t delivered = sig_items_count(sp);
+  sig_items_free(sp);
+  if (rc == MBCAS_OK || rc == MBCAS_ENOTFOUND || rc == MBCAS_EFORBIDDEN || delivered > 0)
+    return rc;
+  LOG_DEBUG("list stream failed, reading it whole", "path=%s code=%d err=%s", path, st.code,
+            mbcas_strerror(rc));
+  cJSON *list = NULL;
+  rc = k_get(ctx, path, &list);
+  if (rc == MBCAS_OK) {
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
+      if (fn(ud, it) != 0) break;
+  }
+  cJSON_Delete(list);
+  return rc;
+}
+
 void rec_api_kube(rec_api *api, kube_client *client) {
   api->ctx = client;
   api->get = k_get;
@@ -79,4 +128,5 @@ void rec_api_kube(rec_api *api, kube_client *client) {
   api->patch = k_patch;
   api->put = k_put;
   api->post = k_post;
+  api->get_items = k_get_items;
 }

@@ -31,7 +31,8 @@ mbcas_rc rec_ctx_new(rec_ctx **out, const rec_api *api, const rec_observer *obs,
   c->svcs = ru_map_new(sizeof(rec_svc_state));
   c->markets = ru_map_new(sizeof(rec_market_state));
   c->policies = ru_map_new(sizeof(rec_policy_state));
-  if (!c->pods || !c->svcs || !c->markets || !c->policies) {
+  if (!c->pods || !c->svcs || !c->markets || !c->policies ||
+      rec_writer_new(&c->writer, &c->api, c->opt.status_writers) != MBCAS_OK) {
     rec_ctx_free(c);
     return MBCAS_ENOMEM;
   }
@@ -42,6 +43,7 @@ mbcas_rc rec_ctx_new(rec_ctx **out, const rec_api *api, const rec_observer *obs,
 
 void rec_ctx_free(rec_ctx *c) {
   if (!c) return;
+  rec_writer_free(c->writer);
   ru_map_free(c->pods);
   ru_map_free(c->svcs);
   ru_map_free(c->markets);
@@ -87,22 +89,8 @@ const char *rec_status_path(char *buf, size_t len, const char *resource, const c
 }
 
 mbcas_rc rec_patch_status(rec_ctx *c, const char *path, cJSON *status) {
-  if (!status) return MBCAS_ENOMEM;
-  cJSON *root = cJSON_CreateObject();
-  if (!root) { cJSON_Delete(status); return MBCAS_ENOMEM; }
-  cJSON_AddItemToObject(root, "status", status);
-  char *body = cJSON_PrintUnformatted(root);
-  cJSON_Delete(root);
-  if (!body) return MBCAS_ENOMEM;
-  mbcas_rc rc = MBCAS_ERR;
-  for (int i = 0; i < 3; i++) { /* the client already retried 429/5xx; 409 here is rare */
-    rc = c->api.patch(c->api.ctx, path, REC_PATCH_MERGE, body, NULL);
-    if (rc != MBCAS_ECONFLICT) break;
-  }
-  if (rc != MBCAS_OK)
-    LOG_WARN("status write failed", "path=%s err=%s", path, mbcas_strerror(rc));
-  free(body);
-  return rc;
+  /* inline, in order (writer.c) */
+  return rec_writer_patch_status(NULL, &c->api, path, status, NULL);
 }
 
 void rec_crash_point(void) {
@@ -186,11 +174,14 @@ mbcas_rc rec_cycle(rec_ctx *c, const rec_snapshot *snap, double now, rec_cycle_s
     if (every < next) next = every;
   }
   ru_map_sweep(c->markets);
-  /* Forget the state of pods and services that are gone. */
+  /* Forget the state of pods and services that are gone (pods: after a clearing only,
+   * the one stage that adds pod state; a walk over every pod each second is not free). */
   char key[API_NS_MAX + API_NAME_MAX + 2];
-  for (size_t i = 0; i < snap->n_pods; i++)
-    ru_map_touch(c->pods, rec_obj_key(snap->pods[i], key, sizeof key));
-  ru_map_sweep(c->pods);
+  if (stats->markets_cleared || stats->resumed) {
+    for (size_t i = 0; i < snap->n_pods; i++)
+      ru_map_touch(c->pods, ru_kpod_key(snap->pods[i], key, sizeof key));
+    ru_map_sweep(c->pods);
+  }
   for (size_t i = 0; i < snap->n_budgets; i++)
     ru_map_touch(c->svcs, rec_obj_key(snap->budgets[i], key, sizeof key));
   ru_map_sweep(c->svcs);

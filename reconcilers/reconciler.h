@@ -28,16 +28,19 @@
 #include <cjson/cJSON.h>
 
 #include "actuation.h"
+#include "cache.h"
 #include "recapi.h"
 #include "result.h"
 
-/* The cluster as one cycle sees it. Every pointer is borrowed for the cycle.
+/* The cluster as one cycle sees it. Every pointer is borrowed for the cycle. Pods are
+ * the informer cache's compact records (kube_pod, operator/kube/cache.h: about 700 bytes
+ * a pod instead of a JSON tree), everything else is the API object as JSON.
  * n_namespaces < 0: namespaces unknown (namespaceSelector then admits everything). */
 typedef struct rec_snapshot {
   const cJSON *const *markets;  size_t n_markets;
   const cJSON *const *budgets;  size_t n_budgets;
   const cJSON *const *policies; size_t n_policies;
-  const cJSON *const *pods;     size_t n_pods;
+  const kube_pod *const *pods;  size_t n_pods;
   const cJSON *const *nodes;    size_t n_nodes;
   const cJSON *const *hpas;     size_t n_hpas;
   const cJSON *const *vpas;     size_t n_vpas;
@@ -74,7 +77,18 @@ typedef struct rec_options {
   double min_demand_factor;     /* bid f(0); default 0 */
   const atomic_int *stop;       /* may be NULL; when non-zero a cycle ends at the next
                                    safe point (a Pending decision is resumed later) */
+  int status_writers;           /* ServiceBudget status writes in flight at once (worker
+                                   threads; the rec_api must then be thread-safe, as the
+                                   kube one is); 0 or 1: one at a time, inline */
 } rec_options;
+
+/* The informer cache's form of a ServiceBudget (rec_budget_compact): its status - tens
+ * of KB as a cJSON tree with 100 pods (podDemands, allocations, history) - kept as its
+ * JSON text under this key, "status" keeping only observedGeneration. The reconcilers
+ * read either form. */
+#define REC_STATUS_TEXT "x-mbcas-status-text"
+/* In place; a no-op without status or on ENOMEM (the object stays whole). */
+void rec_budget_compact(cJSON *obj);
 
 typedef struct rec_ctx rec_ctx;
 

@@ -2,6 +2,7 @@
 #include "recutil.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,27 +50,57 @@ int ru_pod_terminating(const cJSON *pod) {
   return phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
 }
 
-int ru_labels_match(const cJSON *match_labels, const cJSON *labels) {
+int ru_kpod_ready(const kube_pod *pod) {
+  return pod->phase && strcmp(pod->phase, "Running") == 0 && pod->ready;
+}
+
+int ru_kpod_terminating(const kube_pod *pod) {
+  if (pod->deletion_timestamp) return 1;
+  return pod->phase && (strcmp(pod->phase, "Succeeded") == 0 || strcmp(pod->phase, "Failed") == 0);
+}
+
+const char *ru_kpod_key(const kube_pod *pod, char *buf, size_t len) {
+  if (pod->ns && *pod->ns) snprintf(buf, len, "%s/%s", pod->ns, pod->name ? pod->name : "");
+  else snprintf(buf, len, "%s", pod->name ? pod->name : "");
+  return buf;
+}
+
+/* Labels to match: a JSON object or a pod record's. */
+typedef struct labels_src {
+  const cJSON *json;
+  const kube_pod *pod;
+} labels_src;
+
+static const char *label_value(const labels_src *l, const char *key) {
+  if (l->pod) return kube_pod_label(l->pod, key);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(l->json, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int labels_match(const cJSON *match_labels, const labels_src *l) {
   const cJSON *kv;
   cJSON_ArrayForEach(kv, match_labels) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, kv->string);
-    if (!cJSON_IsString(kv) || !cJSON_IsString(v) || strcmp(v->valuestring, kv->valuestring) != 0)
-      return 0;
+    const char *v = label_value(l, kv->string);
+    if (!cJSON_IsString(kv) || !v || strcmp(v, kv->valuestring) != 0) return 0;
   }
   return 1;
 }
 
-int ru_label_selector_match(const cJSON *sel, const cJSON *labels) {
+int ru_labels_match(const cJSON *match_labels, const cJSON *labels) {
+  labels_src l = {labels, NULL};
+  return labels_match(match_labels, &l);
+}
+
+static int label_selector_match(const cJSON *sel, const labels_src *l) {
   const cJSON *ml = cJSON_GetObjectItemCaseSensitive(sel, "matchLabels");
   const cJSON *me = cJSON_GetObjectItemCaseSensitive(sel, "matchExpressions");
   if (cJSON_GetArraySize(ml) == 0 && cJSON_GetArraySize(me) == 0) return 0;
-  if (!ru_labels_match(ml, labels)) return 0;
+  if (!labels_match(ml, l)) return 0;
   const cJSON *e;
   cJSON_ArrayForEach(e, me) {
     const char *key = ru_str(e, "key"), *op = ru_str(e, "operator");
     if (!key || !op) return 0;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, key);
-    const char *have = cJSON_IsString(v) ? v->valuestring : NULL;
+    const char *have = label_value(l, key);
     int in = 0;
     const cJSON *x;
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "values"))
@@ -81,6 +112,16 @@ int ru_label_selector_match(const cJSON *sel, const cJSON *labels) {
     else return 0;
   }
   return 1;
+}
+
+int ru_label_selector_match(const cJSON *sel, const cJSON *labels) {
+  labels_src l = {labels, NULL};
+  return label_selector_match(sel, &l);
+}
+
+int ru_label_selector_match_kpod(const cJSON *sel, const kube_pod *pod) {
+  labels_src l = {NULL, pod};
+  return label_selector_match(sel, &l);
 }
 
 /* --- selector strings --------------------------------------------------------- */
@@ -99,12 +140,7 @@ static size_t read_token(const char **p, char *buf, size_t cap) {
   return n;
 }
 
-static const char *label_value(const cJSON *labels, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, key);
-  return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-mbcas_rc ru_selector_match(int *match, const char *selector, const cJSON *labels) {
+static mbcas_rc selector_match(int *match, const char *selector, const labels_src *labels) {
   *match = 0;
   if (!selector) return MBCAS_OK;
   const char *p = selector;
@@ -155,6 +191,16 @@ mbcas_rc ru_selector_match(int *match, const char *selector, const cJSON *labels
   }
   *match = all;
   return MBCAS_OK;
+}
+
+mbcas_rc ru_selector_match(int *match, const char *selector, const cJSON *labels) {
+  labels_src l = {labels, NULL};
+  return selector_match(match, selector, &l);
+}
+
+mbcas_rc ru_selector_match_kpod(int *match, const char *selector, const kube_pod *pod) {
+  labels_src l = {NULL, pod};
+  return selector_match(match, selector, &l);
 }
 
 /* --- map ------------------------------------------------------------------------ */

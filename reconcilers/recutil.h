@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cache.h"
 #include "result.h"
 
 /* String at a dotted path ("metadata.name"), or NULL. */
@@ -28,6 +29,12 @@ int ru_pod_ready(const cJSON *pod);
 /* Pod has metadata.deletionTimestamp, or phase Succeeded/Failed. */
 int ru_pod_terminating(const cJSON *pod);
 
+/* The same for a compact pod record (the informer cache's kube_pod). */
+int ru_kpod_ready(const kube_pod *pod);
+int ru_kpod_terminating(const kube_pod *pod);
+/* "namespace/name" of a pod record into buf. */
+const char *ru_kpod_key(const kube_pod *pod, char *buf, size_t len);
+
 /* Whether labels (JSON object) satisfy a selector string as printed by the scale
  * subresource: "a=b,c!=d,e in (x,y),f notin (z),g,!h". An empty selector matches
  * nothing (a scale target without a selector owns no pods). MBCAS_EINVAL when the
@@ -37,6 +44,9 @@ mbcas_rc ru_selector_match(int *match, const char *selector, const cJSON *labels
  * In, NotIn, Exists, DoesNotExist). NULL or empty selector matches nothing (as for a
  * workload's pods). Unknown operators match nothing. */
 int ru_label_selector_match(const cJSON *selector, const cJSON *labels);
+/* ru_selector_match and ru_label_selector_match over a pod record's labels. */
+mbcas_rc ru_selector_match_kpod(int *match, const char *selector, const kube_pod *pod);
+int ru_label_selector_match_kpod(const cJSON *selector, const kube_pod *pod);
 /* Whether labels contain every key/value of match_labels (a JSON object). */
 int ru_labels_match(const cJSON *match_labels, const cJSON *labels);
 

@@ -67,9 +67,10 @@ double rec_pod_demand(const sb_status *st, const char *pod) {
   return st->has_demand ? st->demand : 0;
 }
 
-/* Capped service budgets (budget units) for services svcb[0..n) with their namespaces. */
-mbcas_rc rec_market_budgets(double *out, const sm_spec *spec, const servicebudget *const *sbs,
-                            size_t n) {
+/* Capped service budgets (budget units) for services [0..n) given their namespaces and
+ * budgets (millis). */
+static mbcas_rc market_budgets(double *out, const sm_spec *spec, const char *const *svc_ns,
+                               const int64_t *budget_milli, size_t n) {
   bid_service *bs = calloc(n ? n : 1, sizeof *bs);
   double *caps = calloc(n ? n : 1, sizeof *caps);
   if (!bs || !caps) { free(bs); free(caps); return MBCAS_ENOMEM; }
@@ -77,7 +78,7 @@ mbcas_rc rec_market_budgets(double *out, const sm_spec *spec, const servicebudge
   const char **nss = calloc(n ? n : 1, sizeof *nss);
   if (!nss) { free(bs); free(caps); return MBCAS_ENOMEM; }
   for (size_t i = 0; i < n; i++) {
-    const char *ns = sbs[i]->meta.namespace_;
+    const char *ns = svc_ns[i];
     size_t k;
     for (k = 0; k < n_ns && strcmp(nss[k], ns) != 0; k++) {}
     if (k == n_ns) {
@@ -89,13 +90,30 @@ mbcas_rc rec_market_budgets(double *out, const sm_spec *spec, const servicebudge
       n_ns++;
     }
     bs[i].ns = (uint32_t)k;
-    bs[i].budget = (double)sbs[i]->spec.budget_milli / 1000.0;
+    bs[i].budget = (double)budget_milli[i] / 1000.0;
     bs[i].pods = 1;
   }
   mbcas_rc rc = bid_service_budgets(out, bs, n, caps, n_ns ? n_ns : 1, NULL);
   free(bs);
   free(caps);
   free(nss);
+  return rc;
+}
+
+mbcas_rc rec_market_budgets(double *out, const sm_spec *spec, const servicebudget *const *sbs,
+                            size_t n) {
+  const char **nss = calloc(n ? n : 1, sizeof *nss);
+  int64_t *b = calloc(n ? n : 1, sizeof *b);
+  mbcas_rc rc = MBCAS_ENOMEM;
+  if (nss && b) {
+    for (size_t i = 0; i < n; i++) {
+      nss[i] = sbs[i]->meta.namespace_;
+      b[i] = sbs[i]->spec.budget_milli;
+    }
+    rc = market_budgets(out, spec, nss, b, n);
+  }
+  free(nss);
+  free(b);
   return rc;
 }
 
@@ -124,10 +142,16 @@ static void sm_report_invalid(rec_ctx *c, const cJSON *obj, const char *msg, dou
   sm_status_clear(&st);
 }
 
-static size_t node_index(const cJSON *const *nodes, size_t n, const char *name) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(ru_str(nodes[i], "metadata.name"), name) == 0) return i;
-  return (size_t)-1;
+/* Order of pointers (qsort/bsearch over the participants' records). */
+static int cmp_ptr(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Index of a market node by name (nodes: the map built in rec_market_run), or -1. */
+static size_t node_index(ru_map *nodes, const char *name) {
+  const size_t *i = name ? ru_map_get(nodes, name) : NULL;
+  return i ? *i : (size_t)-1;
 }
 
 mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_obj, double now,
@@ -165,76 +189,101 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   /* Nodes of this market. */
   size_t n_mn = 0;
   const cJSON **mnodes = calloc(snap->n_nodes ? snap->n_nodes : 1, sizeof *mnodes);
+  ru_map *nidx = ru_map_new(sizeof(size_t)); /* market node name -> index in mnodes */
   rec_svc *svcs = NULL;
   size_t n_svcs = 0;
   market_node *nodes = NULL;
   market_participant *parts = NULL;
   market_output out;
   memset(&out, 0, sizeof out);
-  cJSON *metrics = NULL;
-  ru_map *mindex = NULL;
-  ru_map *partset = ru_map_new(sizeof(char));
-  const servicebudget **oksb = NULL;
+  rec_metrics *mindex = NULL;
+  const kube_pod **partset = NULL; /* participants, sorted by address (snapshot records) */
+  const char **okns = NULL;
+  int64_t *okbudget = NULL;
   size_t *okidx = NULL;
   double *capped = NULL;
   size_t *order = NULL;
   mbcas_rc rc = MBCAS_OK;
-  if (!mnodes || !partset) { rc = MBCAS_ENOMEM; goto done; }
-  for (size_t i = 0; i < snap->n_nodes; i++)
-    if (sel_matches(&sm->spec.node_selector, ru_get(snap->nodes[i], "metadata.labels")) &&
-        ru_str(snap->nodes[i], "metadata.name"))
-      mnodes[n_mn++] = snap->nodes[i];
+  if (!mnodes || !nidx) { rc = MBCAS_ENOMEM; goto done; }
+  for (size_t i = 0; i < snap->n_nodes; i++) {
+    const char *nn = ru_str(snap->nodes[i], "metadata.name");
+    if (!nn || !sel_matches(&sm->spec.node_selector, ru_get(snap->nodes[i], "metadata.labels")))
+      continue;
+    int created = 0;
+    size_t *ix = ru_map_upsert(nidx, nn, &created);
+    if (!ix) { rc = MBCAS_ENOMEM; goto done; }
+    if (created) *ix = n_mn; /* names are unique; the first one counts */
+    mnodes[n_mn++] = snap->nodes[i];
+  }
 
   /* ServiceBudgets of this market. */
   svcs = calloc(snap->n_budgets ? snap->n_budgets : 1, sizeof *svcs);
   if (!svcs) { rc = MBCAS_ENOMEM; goto done; }
-  if (sig_fetch_pod_metrics(&metrics, &c->api, NULL) != MBCAS_OK) metrics = NULL;
-  mindex = metrics ? rec_metrics_index(metrics) : NULL;
+  /* Every pod's metrics, projected item by item as the list streams in: the list is
+   * never held parsed whole. */
+  if ((mindex = rec_metrics_new()) &&
+      sig_each_pod_metrics(&c->api, NULL, rec_metrics_add, mindex) != MBCAS_OK) {
+    rec_metrics_free(mindex);
+    mindex = NULL;
+  }
   for (size_t i = 0; i < snap->n_budgets; i++) {
     const char *m = ru_str(snap->budgets[i], "spec.marketRef.name");
     if (!m || strcmp(m, mname) != 0) continue;
     if (rec_stopping(c)) goto done;
     rec_svc *svc = &svcs[n_svcs++];
     svc->obj = snap->budgets[i];
-    rec_budget_prepare(c, snap, sm, mnodes, n_mn, svc, now);
+    rec_budget_prepare(c, snap, sm, nidx, svc, now);
     if (svc->state == SVC_OK) {
       rec_policy_evaluate(c, snap, svc, mindex, now);
+      /* Only one parsed ServiceBudget at a time: the others wait as text. */
+      if (rec_svc_park(svc) != MBCAS_OK) {
+        rc = MBCAS_ENOMEM;
+        goto done;
+      }
     } else if (svc->state == SVC_RESUME) {
       rec_budget_resume(c, snap, sm, svc, now, stc);
     } else {
       if (svc->state == SVC_INVALID && stc) stc->invalid++;
       rec_budget_report_state(c, svc, now);
     }
+    if (svc->state != SVC_OK) { /* done with it */
+      sb_free(svc->sb);
+      svc->sb = NULL;
+    }
   }
+  rec_metrics_free(mindex);
+  mindex = NULL;
 
   /* Market input, from the ServiceBudgets' status (demand) and the pods (current CPU). */
   size_t n_ok = 0, n_parts = 0;
-  oksb = calloc(n_svcs ? n_svcs : 1, sizeof *oksb);
+  okns = calloc(n_svcs ? n_svcs : 1, sizeof *okns);
+  okbudget = calloc(n_svcs ? n_svcs : 1, sizeof *okbudget);
   okidx = calloc(n_svcs ? n_svcs : 1, sizeof *okidx);
   capped = calloc(n_svcs ? n_svcs : 1, sizeof *capped);
-  if (!oksb || !okidx || !capped) { rc = MBCAS_ENOMEM; goto done; }
+  if (!okns || !okbudget || !okidx || !capped) { rc = MBCAS_ENOMEM; goto done; }
   for (size_t i = 0; i < n_svcs; i++)
     if (svcs[i].state == SVC_OK) {
-      oksb[n_ok] = svcs[i].sb;
+      okns[n_ok] = svcs[i].ns;
+      okbudget[n_ok] = svcs[i].spec.budget_milli;
       okidx[n_ok++] = i;
       n_parts += svcs[i].n_pods;
     }
-  if ((rc = rec_market_budgets(capped, &sm->spec, oksb, n_ok)) != MBCAS_OK) goto done;
+  if ((rc = market_budgets(capped, &sm->spec, okns, okbudget, n_ok)) != MBCAS_OK) goto done;
   nodes = calloc(n_mn ? n_mn : 1, sizeof *nodes);
   parts = calloc(n_parts ? n_parts : 1, sizeof *parts);
   out.nodes = calloc(n_mn ? n_mn : 1, sizeof *out.nodes);
   out.allocs = calloc(n_parts ? n_parts : 1, sizeof *out.allocs);
   if (!nodes || !parts || !out.nodes || !out.allocs) { rc = MBCAS_ENOMEM; goto done; }
   act_policy pol = (act_policy)sm->spec.resize_policy;
-  for (size_t k = 0; k < n_ok; k++) {
-    rec_svc *svc = &svcs[okidx[k]];
-    for (size_t j = 0; j < svc->n_pods; j++) {
-      char pk[API_NS_MAX + API_NAME_MAX + 2];
-      if (!ru_map_upsert(partset, rec_obj_key(svc->pods[j], pk, sizeof pk), NULL)) {
-        rc = MBCAS_ENOMEM;
-        goto done;
-      }
+  partset = malloc((n_parts ? n_parts : 1) * sizeof *partset);
+  if (!partset) { rc = MBCAS_ENOMEM; goto done; }
+  {
+    size_t np = 0;
+    for (size_t k = 0; k < n_ok; k++) {
+      rec_svc *svc = &svcs[okidx[k]];
+      for (size_t j = 0; j < svc->n_pods; j++) partset[np++] = svc->pods[j];
     }
+    qsort(partset, np, sizeof *partset, cmp_ptr);
   }
   for (size_t i = 0; i < n_mn; i++) {
     nodes[i].allocatable_m = rec_node_allocatable(mnodes[i]);
@@ -242,32 +291,31 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   }
   /* Everything on a market node that does not take part keeps what it requested. */
   for (size_t i = 0; i < snap->n_pods; i++) {
-    const cJSON *pod = snap->pods[i];
-    const char *node = ru_str(pod, "spec.nodeName");
-    if (!node || ru_pod_terminating(pod)) continue;
-    size_t ni = node_index(mnodes, n_mn, node);
+    const kube_pod *pod = snap->pods[i];
+    const char *node = pod->node;
+    if (!node || !*node || ru_kpod_terminating(pod)) continue;
+    size_t ni = node_index(nidx, node);
     if (ni == (size_t)-1) continue;
-    char pk[API_NS_MAX + API_NAME_MAX + 2];
-    if (ru_map_get(partset, rec_obj_key(pod, pk, sizeof pk))) continue;
+    if (bsearch(&pod, partset, n_parts, sizeof *partset, cmp_ptr)) continue;
     nodes[ni].non_participant_m += act_pod_cpu_requests(pod);
   }
   size_t p = 0;
   for (size_t k = 0; k < n_ok; k++) {
     rec_svc *svc = &svcs[okidx[k]];
-    const sb_spec *sp = &svc->sb->spec;
+    const sb_spec *sp = &svc->spec;
     svc->capped_budget = capped[k];
     svc->first_part = p;
     const char *container = sp->container[0] ? sp->container : NULL;
     for (size_t j = 0; j < svc->n_pods; j++, p++) {
-      const cJSON *pod = svc->pods[j];
+      const kube_pod *pod = svc->pods[j];
       char pk[API_NS_MAX + API_NAME_MAX + 2];
-      rec_obj_key(pod, pk, sizeof pk);
+      ru_kpod_key(pod, pk, sizeof pk);
       market_participant *mp = &parts[p];
-      mp->node = (uint32_t)node_index(mnodes, n_mn, ru_str(pod, "spec.nodeName"));
+      mp->node = (uint32_t)node_index(nidx, pod->node);
       const market_node *mn = &nodes[mp->node];
       mp->key = market_key(pk);
       mp->budget_share = bid_pod_share(capped[k], (uint32_t)svc->n_pods);
-      mp->demand = rec_pod_demand(&svc->sb->status, ru_str(pod, "metadata.name"));
+      mp->demand = svc->pod_demand[j];
       mp->floor_m = sp->cpu_min_milli;
       /* No cap: the node's market capacity (shown in status.nodes[].capacity). */
       mp->cap_m = sp->has_cpu_max ? sp->cpu_max_milli
@@ -299,7 +347,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   uint64_t id = out.decision_id;
   for (size_t k = 0; k < n_ok; k++) {
     rec_svc *svc = &svcs[okidx[k]];
-    const sb_spec *sp = &svc->sb->spec;
+    const sb_spec *sp = &svc->spec;
     svc->desired_replicas = svc->spec_replicas;
     if (!sp->has_replicas || !sm->spec.horizontal.enabled) continue;
     rec_svc_state *ss = ru_map_upsert(c->svcs, svc->key, NULL);
@@ -328,7 +376,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
       if (horizontal_pod_at_cap(&hc, a->guarded.desired_m, parts[svc->first_part + j].cap_m))
         ob.pods_at_cap++;
     }
-    ob.demand = svc->sb->status.has_demand ? svc->sb->status.demand : 0;
+    ob.demand = svc->has_demand ? svc->demand : 0;
     ob.market_replicas = market_replicas;
     ob.market_ceiling = sm->spec.horizontal.max_replicas_total;
     horizontal_decision hd;
@@ -355,8 +403,8 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
     for (size_t k = 0; k < n_ok; k++) {
       const rec_svc *svc = &svcs[okidx[k]];
       const rec_svc_state *ss = ru_map_get(c->svcs, svc->key);
-      int changed = svc->sb->meta.generation != svc->sb->status.observed_generation &&
-                    !(ss && ss->seen_gen >= svc->sb->meta.generation);
+      int changed = svc->generation != svc->observed_generation &&
+                    !(ss && ss->seen_gen >= svc->generation);
       if (changed) order[n_first++] = k;
       else order[--n_last] = k;
     }
@@ -371,6 +419,11 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
     size_t k = order[oi];
     rec_svc *svc = &svcs[okidx[k]];
     if (rec_stopping(c)) goto done;
+    if (rec_svc_unpark(svc) != MBCAS_OK) {
+      svc->state = SVC_NOT_READY; /* no decision recorded: nothing to actuate */
+      if (stc) stc->errors++;
+      continue;
+    }
     sb_status *st = &svc->sb->status;
     int64_t sgen = svc->sb->meta.generation;
     int64_t sum = 0, maxdiff = -1;
@@ -390,8 +443,8 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
       if (st->n_allocations < SB_ALLOCATIONS_MAX) {
         sb_allocation *al = &st->allocations[st->n_allocations++];
         memset(al, 0, sizeof *al);
-        snprintf(al->pod, sizeof al->pod, "%s", ru_str(svc->pods[j], "metadata.name"));
-        snprintf(al->node, sizeof al->node, "%s", ru_str(svc->pods[j], "spec.nodeName"));
+        snprintf(al->pod, sizeof al->pod, "%s", svc->pods[j]->name);
+        snprintf(al->node, sizeof al->node, "%s", svc->pods[j]->node);
         al->has_cpu = true;
         al->cpu_milli = d;
         al->has_previous = true;
@@ -422,11 +475,11 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
     char line[600] = "";
     if (why != (size_t)-1) {
       reasoning_format(line, sizeof line, &out.allocs[why].why,
-                       ru_str(svc->pods[why - svc->first_part], "spec.nodeName"));
+                       svc->pods[why - svc->first_part]->node);
       if (svc->n_pods > 1) {
         size_t l = strlen(line);
         snprintf(line + l, sizeof line - l, " (%s, largest change of %zu pods)",
-                 ru_str(svc->pods[why - svc->first_part], "metadata.name"), svc->n_pods);
+                 svc->pods[why - svc->first_part]->name, svc->n_pods);
       }
     } else {
       snprintf(line, sizeof line, "no participating pods (%d not ready, %d on other nodes, %d without the container)",
@@ -456,12 +509,19 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
     st->observed_generation = sgen;
     rec_svc_state *ss = ru_map_upsert(c->svcs, svc->key, NULL);
     if (ss) { ss->conflict_reported = 0; ss->invalid_gen = 0; }
-    if (rec_budget_write_status(c, svc) != MBCAS_OK) {
+    rec_budget_submit_status(c, svc); /* several in flight (writer.c), in this order */
+    if (rec_svc_park(svc) != MBCAS_OK) { rc = MBCAS_ENOMEM; goto done; }
+  }
+  rec_writer_flush(c->writer);
+  for (size_t oi = 0; oi < n_ok; oi++) {
+    rec_svc *svc = &svcs[okidx[order[oi]]];
+    if (!svc->write_pending) continue; /* stopped before it was queued */
+    if (rec_budget_status_written(c, svc) != MBCAS_OK) {
       svc->state = SVC_NOT_READY; /* status first: no actuation without a recorded decision */
       if (stc) stc->errors++;
     } else {
       if (stc) stc->budgets_written++;
-      if (dec.outcome == SB_OUTCOME_PENDING) wrote_pending = 1;
+      if (svc->outcome == SB_OUTCOME_PENDING) wrote_pending = 1;
     }
   }
 
@@ -513,25 +573,31 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   }
   if (wrote_pending) rec_crash_point();
 
-  /* Only now: actuate. */
+  /* Only now: actuate; the outcomes' status writes go out while the next one actuates. */
   for (size_t k = 0; k < n_ok; k++) {
     rec_svc *svc = &svcs[okidx[k]];
     if (rec_stopping(c)) break; /* what stays Pending is resumed after the restart */
     if (svc->state != SVC_OK) continue;
-    if (svc->sb->status.last_decision.outcome == SB_OUTCOME_PENDING)
-      rec_budget_actuate(c, snap, sm, svc, now, stc);
+    if (svc->outcome != SB_OUTCOME_PENDING) continue;
+    if (rec_svc_unpark(svc) != MBCAS_OK) { /* stays Pending: completed by a later cycle */
+      if (stc) stc->errors++;
+      continue;
+    }
+    rec_budget_actuate(c, snap, sm, svc, now, stc);
+    rec_svc_done(svc); /* its status write is queued; later steps read kept fields */
   }
+  rec_writer_flush(c->writer);
+  for (size_t k = 0; k < n_ok; k++) rec_budget_actuate_done(c, &svcs[okidx[k]], stc);
   /* Metrics. */
   for (size_t k = 0; k < n_ok; k++) {
     rec_svc *svc = &svcs[okidx[k]];
-    const sb_status *st = &svc->sb->status;
     if (c->obs.budget)
-      c->obs.budget(c->obs.ud, svc->sb->meta.namespace_, svc->sb->meta.name, st->demand, st->bid,
-                    st->budget_share, st->allocation_share);
+      c->obs.budget(c->obs.ud, svc->ns, svc->name, svc->demand, svc->bid, svc->budget_share,
+                    svc->allocation_share);
     for (size_t j = 0; c->obs.pod_allocated && j < svc->n_pods; j++)
-      c->obs.pod_allocated(c->obs.ud, mname, ru_str(svc->pods[j], "spec.nodeName"),
-                           svc->sb->meta.namespace_, ru_str(svc->pods[j], "metadata.name"),
-                           svc->sb->meta.name, out.allocs[svc->first_part + j].guarded.desired_m);
+      c->obs.pod_allocated(c->obs.ud, mname, svc->pods[j]->node,
+                           svc->ns, svc->pods[j]->name,
+                           svc->name, out.allocs[svc->first_part + j].guarded.desired_m);
   }
   if (c->obs.clearing) c->obs.clearing(c->obs.ud, mname, secs);
   {
@@ -540,20 +606,22 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
              n_mn, n_parts, idhex, (snprintf(q, sizeof q, "%.6f", secs), q));
   }
 done:
+  rec_writer_flush(c->writer); /* queued writes point into svcs */
   for (size_t i = 0; i < n_svcs; i++) rec_svc_clear(&svcs[i]);
   free(svcs);
   free(mnodes);
+  ru_map_free(nidx);
   free(nodes);
   free(parts);
   free(out.nodes);
   free(out.allocs);
-  free(oksb);
+  free(okns);
+  free(okbudget);
   free(okidx);
   free(capped);
   free(order);
-  ru_map_free(mindex);
-  cJSON_Delete(metrics);
-  ru_map_free(partset);
+  rec_metrics_free(mindex);
+  free(partset);
   sm_free(sm);
   return rc;
 }

@@ -11,12 +11,85 @@
 
 #include "log.h"
 #include "quantity.h"
+#include "scalingmarket_rec.h"
+
+static mbcas_rc sb_parse_with_status(servicebudget **out, const cJSON *obj, cJSON *status,
+                                     mbcas_err *err);
+static void keep_fields(rec_svc *svc);
 
 void rec_svc_clear(rec_svc *svc) {
   if (!svc) return;
   sb_free(svc->sb);
   free(svc->pods);
+  free(svc->parked);
+  free(svc->pod_demand);
   memset(svc, 0, sizeof *svc);
+}
+
+mbcas_rc rec_svc_park(rec_svc *svc) {
+  if (!svc->sb) return MBCAS_OK;
+  const servicebudget *sb = svc->sb;
+  const sb_status *st = &sb->status;
+  cJSON *j = sb_status_to_json(st);
+  char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+  cJSON_Delete(j);
+  double *pd = NULL;
+  if (svc->n_pods && !(pd = malloc(svc->n_pods * sizeof *pd))) {
+    free(text);
+    return MBCAS_ENOMEM;
+  }
+  if (!text) {
+    free(pd);
+    return MBCAS_ENOMEM;
+  }
+  for (size_t j2 = 0; j2 < svc->n_pods; j2++) pd[j2] = rec_pod_demand(st, svc->pods[j2]->name);
+  free(svc->pod_demand);
+  svc->pod_demand = pd;
+  free(svc->parked);
+  svc->parked = text;
+  keep_fields(svc);
+  return MBCAS_OK;
+}
+
+void rec_svc_done(rec_svc *svc) {
+  if (!svc->sb) return;
+  keep_fields(svc);
+  free(svc->parked);
+  svc->parked = NULL;
+}
+
+/* Copy what the later stages read out of svc->sb, then free it. */
+static void keep_fields(rec_svc *svc) {
+  const servicebudget *sb = svc->sb;
+  const sb_status *st = &sb->status;
+  svc->spec = sb->spec;
+  snprintf(svc->ns, sizeof svc->ns, "%s", sb->meta.namespace_);
+  snprintf(svc->name, sizeof svc->name, "%s", sb->meta.name);
+  svc->generation = sb->meta.generation;
+  svc->observed_generation = st->observed_generation;
+  svc->has_demand = st->has_demand;
+  svc->demand = st->demand;
+  svc->bid = st->bid;
+  svc->budget_share = st->budget_share;
+  svc->allocation_share = st->allocation_share;
+  svc->outcome = st->has_last_decision ? st->last_decision.outcome : SB_OUTCOME_NONE;
+  sb_free(svc->sb);
+  svc->sb = NULL;
+}
+
+mbcas_rc rec_svc_unpark(rec_svc *svc) {
+  if (svc->sb) return MBCAS_OK;
+  if (!svc->parked) return MBCAS_EINVAL;
+  servicebudget *sb = NULL;
+  cJSON *j = cJSON_Parse(svc->parked);
+  if (!j) return MBCAS_ENOMEM;
+  /* meta and spec from the snapshot object, status from the text: each parsed once */
+  mbcas_rc rc = sb_parse_with_status(&sb, svc->obj, j, NULL);
+  if (rc != MBCAS_OK) return rc;
+  svc->sb = sb;
+  free(svc->parked);
+  svc->parked = NULL;
+  return MBCAS_OK;
 }
 
 static void set_state(rec_svc *svc, svc_state st, const char *reason, const char *fmt, ...)
@@ -30,14 +103,69 @@ static void set_state(rec_svc *svc, svc_state st, const char *reason, const char
   va_end(ap);
 }
 
+void rec_budget_compact(cJSON *obj) {
+  cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
+  if (!cJSON_IsObject(st) || cJSON_GetObjectItemCaseSensitive(obj, REC_STATUS_TEXT)) return;
+  char *text = cJSON_PrintUnformatted(st);
+  cJSON *raw = text ? cJSON_CreateRaw(text) : NULL;
+  cJSON *small = cJSON_CreateObject();
+  free(text);
+  if (!raw || !small) {
+    cJSON_Delete(raw);
+    cJSON_Delete(small);
+    return;
+  }
+  const cJSON *og = cJSON_GetObjectItemCaseSensitive(st, "observedGeneration");
+  if (cJSON_IsNumber(og)) cJSON_AddNumberToObject(small, "observedGeneration", og->valuedouble);
+  cJSON_ReplaceItemInObjectCaseSensitive(obj, "status", small);
+  cJSON_AddItemToObject(obj, REC_STATUS_TEXT, raw);
+}
+
+const cJSON *rec_budget_status(const cJSON *obj, cJSON **owned) {
+  *owned = NULL;
+  const cJSON *raw = cJSON_GetObjectItemCaseSensitive(obj, REC_STATUS_TEXT);
+  if (cJSON_IsRaw(raw) && raw->valuestring) return *owned = cJSON_Parse(raw->valuestring);
+  return cJSON_GetObjectItemCaseSensitive(obj, "status");
+}
+
+/* sb_parse of obj with its status replaced by status (taken over; NULL: none): obj's other
+ * members are borrowed (references), nothing of obj is changed or copied. */
+static mbcas_rc sb_parse_with_status(servicebudget **out, const cJSON *obj, cJSON *status,
+                                     mbcas_err *err) {
+  cJSON *tmp = cJSON_CreateObject();
+  if (!tmp) {
+    cJSON_Delete(status);
+    *out = NULL;
+    return mbcas_err_set(err, MBCAS_ENOMEM, "", "out of memory");
+  }
+  cJSON *it;
+  cJSON_ArrayForEach(it, obj) {
+    if (!it->string || strcmp(it->string, "status") == 0 || strcmp(it->string, REC_STATUS_TEXT) == 0)
+      continue;
+    cJSON_AddItemReferenceToObject(tmp, it->string, it);
+  }
+  if (status) cJSON_AddItemToObject(tmp, "status", status);
+  mbcas_rc rc = sb_parse(out, tmp, err);
+  cJSON_Delete(tmp); /* references only: obj is untouched */
+  return rc;
+}
+
+mbcas_rc rec_sb_parse(servicebudget **out, const cJSON *obj, mbcas_err *err) {
+  cJSON *st = NULL;
+  rec_budget_status(obj, &st);
+  if (!st) return sb_parse(out, obj, err);
+  return sb_parse_with_status(out, obj, st, err);
+}
+
 /* A servicebudget with meta and status only, for objects whose spec does not parse. */
 static servicebudget *status_only(const cJSON *obj) {
   servicebudget *sb = calloc(1, sizeof *sb);
   if (!sb) return NULL;
   meta_parse(&sb->meta, obj, 1, NULL);
-  if (sb_status_from_json(&sb->status, cJSON_GetObjectItemCaseSensitive(obj, "status"), NULL) !=
-      MBCAS_OK)
+  cJSON *owned = NULL;
+  if (sb_status_from_json(&sb->status, rec_budget_status(obj, &owned), NULL) != MBCAS_OK)
     sb_status_clear(&sb->status);
+  cJSON_Delete(owned);
   return sb;
 }
 
@@ -114,10 +242,10 @@ static int namespace_allowed(const rec_snapshot *snap, const scalingmarket *sm, 
   return 0;
 }
 
-static int add_pod(rec_svc *svc, const cJSON *pod) {
+static int add_pod(rec_svc *svc, const kube_pod *pod) {
   if (svc->n_pods == svc->cap_pods) {
     size_t nc = svc->cap_pods ? svc->cap_pods * 2 : 8;
-    const cJSON **np = realloc(svc->pods, nc * sizeof *np);
+    const kube_pod **np = realloc(svc->pods, nc * sizeof *np);
     if (!np) return -1;
     svc->pods = np;
     svc->cap_pods = nc;
@@ -126,22 +254,14 @@ static int add_pod(rec_svc *svc, const cJSON *pod) {
   return 0;
 }
 
-static int node_in(const char *node, const cJSON *const *nodes, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const char *nn = ru_str(nodes[i], "metadata.name");
-    if (nn && strcmp(nn, node) == 0) return 1;
-  }
-  return 0;
-}
-
 void rec_budget_prepare(rec_ctx *c, const rec_snapshot *snap, const scalingmarket *sm,
-                        const cJSON *const *market_nodes, size_t n_market_nodes, rec_svc *svc,
+                        ru_map *market_nodes, rec_svc *svc,
                         double now) {
   (void)now;
   mbcas_err err;
   mbcas_err_clear(&err);
   rec_obj_key(svc->obj, svc->key, sizeof svc->key);
-  if (sb_parse(&svc->sb, svc->obj, &err) != MBCAS_OK) {
+  if (rec_sb_parse(&svc->sb, svc->obj, &err) != MBCAS_OK) {
     char buf[600];
     svc->sb = status_only(svc->obj);
     set_state(svc, SVC_INVALID, "InvalidSpec", "%s", mbcas_err_format(&err, buf, sizeof buf));
@@ -217,21 +337,23 @@ void rec_budget_prepare(rec_ctx *c, const rec_snapshot *snap, const scalingmarke
 pods:
   /* Participants: Ready, not terminating, target container present, on a market node. */
   for (size_t i = 0; i < snap->n_pods; i++) {
-    const cJSON *pod = snap->pods[i];
-    const char *pns = ru_str(pod, "metadata.namespace");
-    if (!pns || strcmp(pns, ns) != 0) continue;
+    const kube_pod *pod = snap->pods[i];
+    if (!pod->ns || strcmp(pod->ns, ns) != 0) continue;
     int match = 0;
     if (wsel) {
-      match = ru_label_selector_match(wsel, ru_get(pod, "metadata.labels"));
-    } else if (ru_selector_match(&match, svc->selector, ru_get(pod, "metadata.labels")) != MBCAS_OK) {
+      match = ru_label_selector_match_kpod(wsel, pod);
+    } else if (ru_selector_match_kpod(&match, svc->selector, pod) != MBCAS_OK) {
       set_state(svc, SVC_NOT_READY, "TargetSelectorInvalid", "cannot parse selector %s", svc->selector);
       return;
     }
     if (!match) continue;
-    const char *node = ru_str(pod, "spec.nodeName");
-    if (ru_pod_terminating(pod)) continue;
-    if (!node || !node_in(node, market_nodes, n_market_nodes)) { svc->skipped_other_node++; continue; }
-    if (!ru_pod_ready(pod)) { svc->skipped_not_ready++; continue; }
+    const char *node = pod->node;
+    if (ru_kpod_terminating(pod)) continue;
+    if (!node || !*node || !ru_map_get(market_nodes, node)) {
+      svc->skipped_other_node++;
+      continue;
+    }
+    if (!ru_kpod_ready(pod)) { svc->skipped_not_ready++; continue; }
     if (!act_find_container(pod, sp->container[0] ? sp->container : NULL)) {
       svc->skipped_no_container++;
       continue;
@@ -264,6 +386,28 @@ mbcas_rc rec_budget_write_status(rec_ctx *c, const rec_svc *svc) {
       ss->seen_gen = svc->sb->status.observed_generation;
   }
   return rc;
+}
+
+void rec_budget_submit_status(rec_ctx *c, rec_svc *svc) {
+  char path[600];
+  const sb_status *st = &svc->sb->status;
+  rec_status_path(path, sizeof path, SB_RESOURCE, svc->sb->meta.namespace_, svc->sb->meta.name);
+  svc->write_pending = 1;
+  svc->written_gen = st->observed_generation;
+  snprintf(svc->written_id, sizeof svc->written_id, "%s",
+           st->has_last_decision ? st->last_decision.id : "");
+  rec_writer_patch_status(c->writer, &c->api, path, sb_status_to_json(&svc->sb->status),
+                          &svc->write_rc);
+}
+
+mbcas_rc rec_budget_status_written(rec_ctx *c, rec_svc *svc) {
+  if (!svc->write_pending) return MBCAS_ERR;
+  svc->write_pending = 0;
+  if (svc->write_rc == MBCAS_OK) {
+    rec_svc_state *ss = ru_map_upsert(c->svcs, svc->key, NULL);
+    if (ss && svc->written_gen > ss->seen_gen) ss->seen_gen = svc->written_gen;
+  }
+  return svc->write_rc;
 }
 
 void rec_budget_report_state(rec_ctx *c, rec_svc *svc, double now) {
@@ -326,7 +470,7 @@ void rec_budget_orphans(rec_ctx *c, const rec_snapshot *snap, double now, rec_cy
     rec_obj_key(obj, svc.key, sizeof svc.key);
     mbcas_err err;
     mbcas_err_clear(&err);
-    if (sb_parse(&svc.sb, obj, &err) != MBCAS_OK) {
+    if (rec_sb_parse(&svc.sb, obj, &err) != MBCAS_OK) {
       char buf[600];
       svc.sb = status_only(obj);
       set_state(&svc, SVC_INVALID, "InvalidSpec", "%s", mbcas_err_format(&err, buf, sizeof buf));
@@ -340,14 +484,13 @@ void rec_budget_orphans(rec_ctx *c, const rec_snapshot *snap, double now, rec_cy
   }
 }
 
-static const cJSON *find_pod(const rec_snapshot *snap, const rec_svc *svc, const char *name) {
+static const kube_pod *find_pod(const rec_snapshot *snap, const rec_svc *svc, const char *name) {
   for (size_t i = 0; i < svc->n_pods; i++)
-    if (strcmp(ru_str(svc->pods[i], "metadata.name"), name) == 0) return svc->pods[i];
+    if (strcmp(svc->pods[i]->name, name) == 0) return svc->pods[i];
   const char *ns = svc->sb->meta.namespace_;
   for (size_t i = 0; i < snap->n_pods; i++) {
-    const char *pns = ru_str(snap->pods[i], "metadata.namespace");
-    const char *pn = ru_str(snap->pods[i], "metadata.name");
-    if (pns && pn && strcmp(pns, ns) == 0 && strcmp(pn, name) == 0) return snap->pods[i];
+    const kube_pod *p = snap->pods[i];
+    if (p->ns && p->name && strcmp(p->ns, ns) == 0 && strcmp(p->name, name) == 0) return p;
   }
   return NULL;
 }
@@ -387,7 +530,7 @@ void rec_budget_actuate(rec_ctx *c, const rec_snapshot *snap, const scalingmarke
     if (a->outcome != SB_OUTCOME_PENDING || !a->has_cpu) continue;
     if (!enforce) { a->outcome = SB_OUTCOME_RECOMMENDED; total = worse(total, a->outcome); continue; }
     if (!can_resize) { a->outcome = SB_OUTCOME_DEFERRED; total = worse(total, a->outcome); continue; }
-    const cJSON *pod = find_pod(snap, svc, a->pod);
+    const kube_pod *pod = find_pod(snap, svc, a->pod);
     act_outcome o;
     char msg[256];
     if (!pod) {
@@ -477,14 +620,18 @@ void rec_budget_actuate(rec_ctx *c, const rec_snapshot *snap, const scalingmarke
     cond_set(&st->conditions, SB_COND_ACTUATED, COND_TRUE, n_applied ? "Applied" : "Unchanged", m,
              gen, t, NULL);
   }
-  if (rec_budget_write_status(c, svc) != MBCAS_OK) {
+  rec_budget_submit_status(c, svc);
+}
+
+void rec_budget_actuate_done(rec_ctx *c, rec_svc *svc, rec_cycle_stats *stc) {
+  if (!svc->write_pending) return;
+  if (rec_budget_status_written(c, svc) != MBCAS_OK) {
     if (stc) stc->errors++;
     return;
   }
   if (stc) stc->budgets_written++;
   rec_svc_state *ss = ru_map_upsert(c->svcs, svc->key, NULL);
-  if (ss && st->has_last_decision)
-    snprintf(ss->done_id, sizeof ss->done_id, "%s", st->last_decision.id);
+  if (ss && svc->written_id[0]) snprintf(ss->done_id, sizeof ss->done_id, "%s", svc->written_id);
 }
 
 void rec_budget_resume(rec_ctx *c, const rec_snapshot *snap, const scalingmarket *sm,
@@ -500,5 +647,7 @@ void rec_budget_resume(rec_ctx *c, const rec_snapshot *snap, const scalingmarket
   }
   svc->sb->status.observed_generation = svc->sb->meta.generation;
   rec_budget_actuate(c, snap, sm, svc, now, stc);
+  rec_writer_flush(c->writer);
+  rec_budget_actuate_done(c, svc, stc);
   if (stc) stc->resumed++;
 }

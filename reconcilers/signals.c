@@ -62,6 +62,157 @@ mbcas_rc sig_fetch_pod_metrics(cJSON **out, const rec_api *api, const char *ns) 
   return api->get(api->ctx, path, out);
 }
 
+/* --- list splitter ------------------------------------------------------------ */
+
+struct sig_items {
+  rec_item_fn fn;
+  void *ud;
+  int depth;        /* nesting of {} and [] outside strings */
+  int in_str, esc;  /* inside a string; after a backslash in it */
+  int expect_key;   /* at depth 1: the next string is a key */
+  int key_items;    /* at depth 1: the current key is "items" */
+  int in_items;     /* inside the top-level "items" array (depth >= 2) */
+  int in_elem;      /* collecting an element (an object or array) of it */
+  int stopped;
+  char key[8];      /* the top-level key being read (only "items" matters) */
+  size_t key_len;
+  int key_long;
+  char *buf;        /* the element being collected */
+  size_t len, cap;
+  size_t count;
+};
+
+sig_items *sig_items_new(rec_item_fn fn, void *ud) {
+  sig_items *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->fn = fn;
+  s->ud = ud;
+  return s;
+}
+
+void sig_items_free(sig_items *s) {
+  if (!s) return;
+  free(s->buf);
+  free(s);
+}
+
+size_t sig_items_count(const sig_items *s) { return s->count; }
+
+static int elem_put(sig_items *s, char ch) {
+  if (s->len + 1 >= s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 1024;
+    char *nb = realloc(s->buf, nc);
+    if (!nb) return -1;
+    s->buf = nb;
+    s->cap = nc;
+  }
+  s->buf[s->len++] = ch;
+  return 0;
+}
+
+static mbcas_rc elem_done(sig_items *s) {
+  cJSON *o = cJSON_ParseWithLength(s->buf, s->len);
+  s->len = 0;
+  s->in_elem = 0;
+  if (!o) return MBCAS_EINVAL;
+  s->count++;
+  if (s->fn && s->fn(s->ud, o) != 0) s->stopped = 1;
+  cJSON_Delete(o);
+  if (s->cap > 64 * 1024) { /* one huge item does not pin its buffer */
+    free(s->buf);
+    s->buf = NULL;
+    s->cap = 0;
+  }
+  return MBCAS_OK;
+}
+
+mbcas_rc sig_items_feed(sig_items *s, const char *buf, size_t n) {
+  for (size_t i = 0; i < n && !s->stopped; i++) {
+    char ch = buf[i];
+    if (s->in_elem && elem_put(s, ch) != 0) return MBCAS_ENOMEM;
+    if (s->in_str) {
+      if (s->esc) s->esc = 0;
+      else if (ch == '\\') s->esc = 1;
+      else if (ch == '"') {
+        s->in_str = 0;
+        if (s->depth == 1 && s->expect_key) {
+          s->key_items = !s->key_long && s->key_len == 5 && memcmp(s->key, "items", 5) == 0;
+          s->expect_key = 0;
+        }
+      } else if (s->depth == 1 && s->expect_key) {
+        if (s->key_len < sizeof s->key) s->key[s->key_len++] = ch;
+        else s->key_long = 1;
+      }
+      continue;
+    }
+    switch (ch) {
+    case '"':
+      s->in_str = 1;
+      if (s->depth == 1 && s->expect_key) {
+        s->key_len = 0;
+        s->key_long = 0;
+      }
+      break;
+    case '{':
+    case '[':
+      if (s->depth == 0 && ch != '{') return MBCAS_EINVAL; /* a List is an object */
+      s->depth++;
+      if (s->depth == 1) s->expect_key = 1;
+      else if (s->depth == 2 && ch == '[' && s->key_items) s->in_items = 1;
+      else if (s->depth == 3 && s->in_items && !s->in_elem) {
+        s->in_elem = 1;
+        s->len = 0;
+        if (elem_put(s, ch) != 0) return MBCAS_ENOMEM;
+      }
+      break;
+    case '}':
+    case ']':
+      if (s->depth <= 0) return MBCAS_EINVAL;
+      s->depth--;
+      if (s->depth == 2 && s->in_elem) {
+        mbcas_rc rc = elem_done(s);
+        if (rc != MBCAS_OK) return rc;
+      } else if (s->depth == 1) {
+        s->in_items = 0;
+        s->key_items = 0;
+      }
+      break;
+    case ',':
+      if (s->depth == 1) {
+        s->expect_key = 1;
+        s->key_items = 0;
+      }
+      break;
+    default:
+      break;
+    }
+  }
+  return MBCAS_OK;
+}
+
+mbcas_rc sig_items_end(sig_items *s) {
+  if (s->stopped) return MBCAS_OK;
+  return s->depth == 0 && !s->in_str && !s->in_elem ? MBCAS_OK : MBCAS_EINVAL;
+}
+
+mbcas_rc sig_each_pod_metrics(const rec_api *api, const char *ns, rec_item_fn fn, void *ud) {
+  char path[256];
+  if (ns && *ns)
+    snprintf(path, sizeof path, "/apis/metrics.k8s.io/v1beta1/namespaces/%s/pods", ns);
+  else
+    snprintf(path, sizeof path, "/apis/metrics.k8s.io/v1beta1/pods");
+  if (api->get_items) return api->get_items(api->ctx, path, fn, ud);
+  cJSON *list = NULL;
+  mbcas_rc rc = api->get(api->ctx, path, &list);
+  if (rc == MBCAS_OK) {
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
+      if (fn(ud, it) != 0) break;
+  }
+  cJSON_Delete(list);
+  return rc;
+}
+
 mbcas_rc sig_parse_demand(double *out, const char *body) {
   if (!body) return MBCAS_EINVAL;
   const char *p = body;

@@ -29,6 +29,25 @@ mbcas_rc sig_pod_mem_usage(int64_t *out, const cJSON *pod_metrics, const char *c
 const cJSON *sig_find_pod_metrics(const cJSON *list, const char *pod);
 /* GET /apis/metrics.k8s.io/v1beta1/namespaces/NS/pods (or all namespaces when ns is NULL). */
 mbcas_rc sig_fetch_pod_metrics(cJSON **out, const rec_api *api, const char *ns);
+/* The same, item by item: fn gets each PodMetrics (borrowed for the call) without the
+ * whole list ever being parsed at once (rec_api.get_items when the api has it, else one
+ * get). A non-zero return from fn stops early (still MBCAS_OK). */
+mbcas_rc sig_each_pod_metrics(const rec_api *api, const char *ns, rec_item_fn fn, void *ud);
+
+/* Splits a List's JSON text, fed in pieces of any size, into its "items": each element
+ * of the top-level "items" array is parsed alone and handed to fn (borrowed for the
+ * call); only the element being read is buffered. Everything else is skipped. */
+typedef struct sig_items sig_items;
+/* NULL on ENOMEM. */
+sig_items *sig_items_new(rec_item_fn fn, void *ud);
+/* MBCAS_EINVAL on text that is not JSON (or an element that does not parse), ENOMEM.
+ * After fn asked to stop, the rest is ignored. */
+mbcas_rc sig_items_feed(sig_items *s, const char *buf, size_t n);
+/* The text ended: MBCAS_EINVAL if it was cut short (unless fn asked to stop). */
+mbcas_rc sig_items_end(sig_items *s);
+/* Items handed to fn so far. */
+size_t sig_items_count(const sig_items *s);
+void sig_items_free(sig_items *s);
 
 /* Body of a Demand endpoint: one number (whitespace allowed), or a JSON object with a
  * numeric "demand" member; clamped to [0,1]. */

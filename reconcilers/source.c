@@ -25,7 +25,7 @@ typedef struct src_res {
   int started;
   atomic_int synced;
   atomic_int unavailable; /* 404/403: served as empty (or unknown) */
-  const cJSON **items;    /* snapshot array */
+  const void **items;     /* snapshot array (cJSON, or kube_pod for pods) */
   size_t n_items, cap_items;
 } src_res;
 
@@ -56,56 +56,6 @@ static const struct {
     [REC_SRC_DEPLOYMENTS] = {"apps", "v1", "deployments", 1, 1},
     [REC_SRC_STATEFULSETS] = {"apps", "v1", "statefulsets", 1, 1},
 };
-
-static void copy_item(cJSON *dst, const cJSON *src, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
-  if (v) cJSON_AddItemToObject(dst, key, cJSON_Duplicate(v, 1));
-}
-
-cJSON *rec_pod_project(const cJSON *pod) {
-  cJSON *o = cJSON_CreateObject();
-  if (!o) return NULL;
-  const cJSON *m = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
-  const cJSON *sp = cJSON_GetObjectItemCaseSensitive(pod, "spec");
-  const cJSON *st = cJSON_GetObjectItemCaseSensitive(pod, "status");
-  cJSON *mo = cJSON_AddObjectToObject(o, "metadata");
-  static const char *const mk[] = {"name", "namespace", "uid", "labels", "deletionTimestamp",
-                                   "resourceVersion"};
-  for (size_t i = 0; mo && i < sizeof mk / sizeof mk[0]; i++) copy_item(mo, m, mk[i]);
-  cJSON *so = cJSON_AddObjectToObject(o, "spec");
-  if (so) {
-    copy_item(so, sp, "nodeName");
-    cJSON *cs = cJSON_AddArrayToObject(so, "containers");
-    const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sp, "containers")) {
-      cJSON *co = cJSON_CreateObject();
-      if (!co) break;
-      copy_item(co, c, "name");
-      copy_item(co, c, "resources");
-      cJSON_AddItemToArray(cs, co);
-    }
-  }
-  cJSON *sto = cJSON_AddObjectToObject(o, "status");
-  if (sto) {
-    copy_item(sto, st, "phase");
-    copy_item(sto, st, "resize");
-    cJSON *cs = cJSON_AddArrayToObject(sto, "conditions");
-    const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(st, "conditions")) {
-      const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "type");
-      if (!cJSON_IsString(t) || (strcmp(t->valuestring, "Ready") != 0 &&
-                                 strncmp(t->valuestring, "PodResize", 9) != 0))
-        continue; /* only the conditions the reconcilers read */
-      cJSON *co = cJSON_CreateObject();
-      if (!co) break;
-      copy_item(co, c, "type");
-      copy_item(co, c, "status");
-      copy_item(co, c, "reason");
-      cJSON_AddItemToArray(cs, co);
-    }
-  }
-  return o;
-}
 
 static int64_t gen_of(const void *item) {
   return (int64_t)ru_num((const cJSON *)item, "metadata.generation", 0);
@@ -154,14 +104,10 @@ static void *watch_thread(void *arg) {
       break;
     case KUBE_WE_INIT_APPLY:
     case KUBE_WE_APPLY: {
-      cJSON *obj = ev.object;
+      cJSON *obj = ev.object; /* the pod cache slims it into a kube_pod */
       ev.object = NULL;
-      if (r->kind == REC_SRC_PODS) {
-        cJSON *p = rec_pod_project(obj);
-        cJSON_Delete(obj);
-        obj = p;
-      }
       if (!obj) break;
+      if (r->kind == REC_SRC_BUDGETS) rec_budget_compact(obj); /* status as text */
       if (ev.type == KUBE_WE_INIT_APPLY) {
         if (r->fresh) kube_cache_upsert(r->fresh, obj, NULL, NULL);
         else cJSON_Delete(obj);
@@ -235,7 +181,8 @@ mbcas_rc rec_source_new(rec_source **out, kube_client *kc, const char *ns,
     r->resource = kinds[k].resource;
     r->namespaced = kinds[k].namespaced;
     r->optional = kinds[k].optional;
-    if (kube_cache_new(&r->cache, KUBE_CACHE_JSON) != MBCAS_OK) goto fail;
+    if (kube_cache_new(&r->cache, k == REC_SRC_PODS ? KUBE_CACHE_POD : KUBE_CACHE_JSON) != MBCAS_OK)
+      goto fail;
     kube_ref ref = {r->group, r->version, r->resource, r->namespaced ? s->ns : NULL, NULL, NULL};
     kube_watch_transport t;
     if (kube_watch_transport_rest(&t, kc, &ref) != MBCAS_OK) goto fail;
@@ -260,8 +207,11 @@ mbcas_rc rec_source_start(rec_source *s) {
 }
 
 int rec_source_synced(rec_source *s) {
+  /* Optional kinds too: an HPA or VPA not yet listed would let a first clearing write to
+   * a target it controls. One the server does not serve or RBAC refuses counts as
+   * synced (empty) once that answer came (watch_thread). */
   for (int k = 0; k < REC_SRC_COUNT; k++)
-    if (!atomic_load(&s->res[k].synced) && !s->res[k].optional) return 0;
+    if (!atomic_load(&s->res[k].synced)) return 0;
   return 1;
 }
 
@@ -272,7 +222,7 @@ static int collect(void *ud, const char *key, const void *item) {
   src_res *r = ud;
   if (r->n_items == r->cap_items) {
     size_t nc = r->cap_items ? r->cap_items * 2 : 64;
-    const cJSON **ni = realloc(r->items, nc * sizeof *ni);
+    const void **ni = realloc(r->items, nc * sizeof *ni);
     if (!ni) return 1;
     r->items = ni;
     r->cap_items = nc;
@@ -295,11 +245,12 @@ mbcas_rc rec_source_snapshot(rec_source *s, rec_snapshot *snap) {
   SET(markets, n_markets, REC_SRC_MARKETS)
   SET(budgets, n_budgets, REC_SRC_BUDGETS)
   SET(policies, n_policies, REC_SRC_POLICIES)
-  SET(pods, n_pods, REC_SRC_PODS)
   SET(nodes, n_nodes, REC_SRC_NODES)
   SET(hpas, n_hpas, REC_SRC_HPAS)
   SET(vpas, n_vpas, REC_SRC_VPAS)
 #undef SET
+  snap->pods = (const kube_pod *const *)s->res[REC_SRC_PODS].items;
+  snap->n_pods = s->res[REC_SRC_PODS].n_items;
   /* Deployments and StatefulSets side by side in one array. */
   src_res *d = &s->res[REC_SRC_DEPLOYMENTS], *ss = &s->res[REC_SRC_STATEFULSETS];
   s->n_workloads = 0;

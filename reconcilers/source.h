@@ -2,8 +2,8 @@
  *
  * One thread per resource (ScalingMarkets, ServiceBudgets, AgentPolicies, Pods, Nodes,
  * HPAs, VPAs, Namespaces, Deployments, StatefulSets) runs a kube_watcher (list, then watch; relist on 410) into a
- * kube_cache of JSON objects; pods are first cut down to the fields the reconcilers read
- * (rec_pod_project), so 10,000 pods stay small. A resource the server does not serve or
+ * kube_cache: JSON objects, except pods, which the cache keeps as compact kube_pod records
+ * (KUBE_CACHE_POD, operator/kube/cache.h: about 700 bytes a pod), so 10,000 pods stay small. A resource the server does not serve or
  * RBAC does not allow (VPAs without their CRD, namespaces under the chart's role) is
  * retried slowly and reads as empty (namespaces: unknown). A change that matters (a new
  * object, a new generation, a deletion; not our own status writes) calls on_change.
@@ -45,7 +45,8 @@ mbcas_rc rec_source_new(rec_source **out, kube_client *kc, const char *ns,
                         rec_source_change_fn on_change, void *ud);
 /* Start the watch threads. */
 mbcas_rc rec_source_start(rec_source *s);
-/* 1 when every required cache (markets, budgets, policies, pods, nodes) listed once. */
+/* 1 when every cache listed once (an optional kind the server does not serve or RBAC
+ * refuses counts once that answer came): no clearing before the HPAs and VPAs are known. */
 int rec_source_synced(rec_source *s);
 /* Read-lock the caches and fill snap (arrays owned by s until release). */
 mbcas_rc rec_source_snapshot(rec_source *s, rec_snapshot *snap);
@@ -54,10 +55,5 @@ void rec_source_release(rec_source *s, rec_snapshot *snap);
 unsigned long rec_source_errors(rec_source *s);
 /* Stop threads and free everything. Accepts NULL. */
 void rec_source_free(rec_source *s);
-
-/* A copy of pod with only what the reconcilers read (metadata name, namespace, uid,
- * labels, deletionTimestamp, resourceVersion; spec nodeName, containers' name and
- * resources; status phase, conditions, resize). NULL on ENOMEM. */
-cJSON *rec_pod_project(const cJSON *pod);
 
 #endif

@@ -3,7 +3,8 @@ mbcas-operator against the API-server emulator with many participant pods.
 
     /usr/bin/python3 test/e2e/bench_operator.py --pods 1000  --samples 30 --duration 0
     /usr/bin/python3 test/e2e/bench_operator.py --pods 10000 --samples 30 --duration 600
-    (--mode Enforce adds the pods/resize calls; default Recommend)
+    (--mode Enforce adds the pods/resize calls; default Recommend; --op-arg=--status-writers=1
+    passes a flag to the operator, repeatable)
 
 Event-to-status latency: a ServiceBudget's spec.budget is changed (a new generation);
 the time until its status.observedGeneration shows that generation - i.e. the watch
@@ -73,12 +74,14 @@ def main():
     ap.add_argument("--duration", type=int, default=0, help="seconds of RSS/CPU sampling")
     ap.add_argument("--mode", default="Recommend", choices=["Enforce", "Recommend"],
                     help="market mode (Recommend: everything but the resize calls)")
+    ap.add_argument("--op-arg", action="append", default=[],
+                    help="extra operator flag, e.g. --op-arg=--kube-api-qps=20 (repeatable)")
     a = ap.parse_args()
     t0 = time.monotonic()
     with Cluster(build_scenario(a.pods, a.budgets, a.mode)) as c:
         print("emulator ready in %.1fs (%d pods, %d ServiceBudgets, mode %s)" % (
             time.monotonic() - t0, a.pods, a.budgets, a.mode))
-        op = c.operator("--log-level=info")
+        op = c.operator("--log-level=info", *a.op_arg)
         pid = op.proc.pid
         t1 = time.monotonic()
         c.wait(lambda: c.sm().get("status", {}).get("lastClearingTime"), timeout=600, interval=1,
@@ -116,6 +119,14 @@ def main():
                 w1 - w0, max(rss) / 1024.0, statistics.mean(rss) / 1024.0,
                 100.0 * (cpu1 - cpu0) / (w1 - w0)))
         print("operator RSS at end: %.1f MiB" % (proc_rss_kib(pid) / 1024.0))
+        secs = []
+        with open(op.logpath) as f:
+            for line in f:
+                if "market cleared" in line and "seconds=" in line:
+                    secs.append(float(line.split("seconds=")[1].split()[0].strip('"')))
+        if secs:
+            print("clearings: %d, seconds to the decisions written: p50 %.3f max %.3f" % (
+                len(secs), pct(secs, 50), max(secs)))
         code = op.stop(timeout=30)
         print("operator exit code %d" % code)
 

@@ -1,9 +1,16 @@
 /* fakeapi.c - see fakeapi.h. */
 #include "fakeapi.h"
 
+#include "signals.h"
+
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* One lock around every call through the rec_api: the reconcilers may write status from
+ * several threads (rec_options.status_writers). */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 
 fake_api *fake_new(void) { return calloc(1, sizeof(fake_api)); }
 
@@ -92,7 +99,7 @@ static mbcas_rc log_call(fake_api *f, const char *method, const char *path, cons
   return MBCAS_OK;
 }
 
-static mbcas_rc f_get(void *ctx, const char *path, cJSON **out) {
+static mbcas_rc f_get_locked(void *ctx, const char *path, cJSON **out) {
   fake_api *f = ctx;
   *out = NULL;
   mbcas_rc rc = log_call(f, "GET", path, NULL);
@@ -103,7 +110,7 @@ static mbcas_rc f_get(void *ctx, const char *path, cJSON **out) {
   return MBCAS_OK;
 }
 
-static mbcas_rc f_get_raw(void *ctx, const char *path, char **out, size_t *len) {
+static mbcas_rc f_get_raw_locked(void *ctx, const char *path, char **out, size_t *len) {
   fake_api *f = ctx;
   *out = NULL;
   mbcas_rc rc = log_call(f, "GET", path, NULL);
@@ -145,7 +152,7 @@ static void apply_resize(cJSON *pod, const cJSON *patch) {
   }
 }
 
-static mbcas_rc f_patch(void *ctx, const char *path, const char *ct, const char *body, cJSON **out) {
+static mbcas_rc f_patch_locked(void *ctx, const char *path, const char *ct, const char *body, cJSON **out) {
   fake_api *f = ctx;
   (void)ct;
   if (out) *out = NULL;
@@ -182,16 +189,68 @@ static mbcas_rc f_patch(void *ctx, const char *path, const char *ct, const char 
   return MBCAS_OK;
 }
 
-static mbcas_rc f_put(void *ctx, const char *path, const char *body, cJSON **out) {
+static mbcas_rc f_put_locked(void *ctx, const char *path, const char *body, cJSON **out) {
   fake_api *f = ctx;
   if (out) *out = NULL;
   return log_call(f, "PUT", path, body);
 }
 
-static mbcas_rc f_post(void *ctx, const char *path, const char *body, cJSON **out) {
+static mbcas_rc f_post_locked(void *ctx, const char *path, const char *body, cJSON **out) {
   fake_api *f = ctx;
   if (out) *out = NULL;
   return log_call(f, "POST", path, body);
+}
+
+static mbcas_rc f_get(void *ctx, const char *path, cJSON **out) {
+  pthread_mutex_lock(&g_mu);
+  mbcas_rc rc = f_get_locked(ctx, path, out);
+  pthread_mutex_unlock(&g_mu);
+  return rc;
+}
+
+static mbcas_rc f_get_raw(void *ctx, const char *path, char **out, size_t *len) {
+  pthread_mutex_lock(&g_mu);
+  mbcas_rc rc = f_get_raw_locked(ctx, path, out, len);
+  pthread_mutex_unlock(&g_mu);
+  return rc;
+}
+
+static mbcas_rc f_patch(void *ctx, const char *path, const char *ct, const char *body, cJSON **out) {
+  pthread_mutex_lock(&g_mu);
+  mbcas_rc rc = f_patch_locked(ctx, path, ct, body, out);
+  pthread_mutex_unlock(&g_mu);
+  return rc;
+}
+
+static mbcas_rc f_put(void *ctx, const char *path, const char *body, cJSON **out) {
+  pthread_mutex_lock(&g_mu);
+  mbcas_rc rc = f_put_locked(ctx, path, body, out);
+  pthread_mutex_unlock(&g_mu);
+  return rc;
+}
+
+static mbcas_rc f_post(void *ctx, const char *path, const char *body, cJSON **out) {
+  pthread_mutex_lock(&g_mu);
+  mbcas_rc rc = f_post_locked(ctx, path, body, out);
+  pthread_mutex_unlock(&g_mu);
+  return rc;
+}
+
+/* The object's text split by sig_items in small pieces, as a stream would bring it. */
+static mbcas_rc f_get_items(void *ctx, const char *path, rec_item_fn fn, void *ud) {
+  cJSON *o = NULL;
+  mbcas_rc rc = f_get(ctx, path, &o);
+  if (rc != MBCAS_OK) return rc;
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  sig_items *s = sig_items_new(fn, ud);
+  size_t n = strlen(text);
+  for (size_t i = 0; i < n && rc == MBCAS_OK; i += 7)
+    rc = sig_items_feed(s, text + i, n - i < 7 ? n - i : 7);
+  if (rc == MBCAS_OK) rc = sig_items_end(s);
+  sig_items_free(s);
+  free(text);
+  return rc;
 }
 
 void fake_api_fill(fake_api *f, rec_api *api) {
@@ -201,4 +260,5 @@ void fake_api_fill(fake_api *f, rec_api *api) {
   api->patch = f_patch;
   api->put = f_put;
   api->post = f_post;
+  api->get_items = f->no_get_items ? NULL : f_get_items;
 }

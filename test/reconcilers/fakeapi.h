@@ -3,8 +3,10 @@
  * Objects live at their API paths. GET returns a copy; PATCH .../status merges the
  * status into the object; PATCH .../resize applies the container resources to the pod;
  * PATCH .../scale sets spec.replicas; POST .../events and PATCH .../events/NAME are
- * recorded. Every call is logged (method, path, body) in order, and errors can be
- * injected per path substring. Owns: its objects and log. Thread safety: none. */
+ * recorded; get_items splits a stored list with sig_items, 7 bytes at a time. Every call is logged (method, path, body) in order, and errors can be
+ * injected per path substring. Owns: its objects and log. Thread safety: calls through the
+ * rec_api hold one lock (status writers may call from several threads); the fake_*
+ * functions are for the test's thread while no call is in flight. */
 #ifndef MBCAS_TEST_FAKEAPI_H
 #define MBCAS_TEST_FAKEAPI_H
 
@@ -34,6 +36,8 @@ typedef struct fake_api {
   mbcas_rc fail_rc;
   /* raw bodies for get_raw (pods/proxy) */
   char *raw_path, *raw_body;
+  /* set before fake_api_fill: no get_items (callers fall back to get) */
+  int no_get_items;
 } fake_api;
 
 fake_api *fake_new(void);

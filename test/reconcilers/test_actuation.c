@@ -29,6 +29,21 @@ static cJSON *mkpod(const char *req, const char *lim, const char *conds) {
   return cJSON_Parse(pod_json(req, lim, conds));
 }
 
+/* The compact record the informer cache keeps (what the reconcilers hand to actuation). */
+static kube_pod *mkkpod(const char *req, const char *lim, const char *conds) {
+  cJSON *j = mkpod(req, lim, conds);
+  kube_pod *p = kube_pod_slim(j);
+  cJSON_Delete(j);
+  assert_non_null(p);
+  return p;
+}
+
+static kube_pod *slim(const cJSON *j) {
+  kube_pod *p = kube_pod_slim(j);
+  assert_non_null(p);
+  return p;
+}
+
 static void test_names(void **s) {
   (void)s;
   assert_string_equal(act_outcome_name(ACT_APPLIED), "Applied");
@@ -77,10 +92,37 @@ static void test_resize_state(void **s) {
   cJSON_Delete(p);
 }
 
+/* The same states read from the compact record. */
+static void test_kpod_resize_state(void **s) {
+  (void)s;
+  static const struct { const char *conds, *legacy; act_resize_state want; } cases[] = {
+      {NULL, NULL, ACT_RESIZE_NONE},
+      {"{\"type\":\"PodResizePending\",\"status\":\"True\",\"reason\":\"Deferred\"}", NULL, ACT_RESIZE_DEFERRED},
+      {"{\"type\":\"PodResizeInProgress\",\"status\":\"True\"},"
+       "{\"type\":\"PodResizePending\",\"status\":\"True\",\"reason\":\"Infeasible\"}", NULL, ACT_RESIZE_INFEASIBLE},
+      {"{\"type\":\"PodResizeInProgress\",\"status\":\"True\"}", NULL, ACT_RESIZE_IN_PROGRESS},
+      {"{\"type\":\"PodResizeInProgress\",\"status\":\"False\"}", NULL, ACT_RESIZE_NONE},
+      {NULL, "Infeasible", ACT_RESIZE_INFEASIBLE},
+      {NULL, "Deferred", ACT_RESIZE_DEFERRED},
+      {NULL, "Proposed", ACT_RESIZE_IN_PROGRESS},
+      {NULL, "InProgress", ACT_RESIZE_IN_PROGRESS},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    cJSON *j = mkpod(NULL, NULL, cases[i].conds);
+    if (cases[i].legacy)
+      cJSON_AddStringToObject(cJSON_GetObjectItem(j, "status"), "resize", cases[i].legacy);
+    kube_pod *p = slim(j);
+    assert_int_equal(act_kpod_resize_state(p), cases[i].want);
+    assert_int_equal(act_pod_resize_state(j), cases[i].want);
+    free(p);
+    cJSON_Delete(j);
+  }
+}
+
 static void test_container_cpu(void **s) {
   (void)s;
-  cJSON *p = mkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"0.5\"}", NULL);
-  const cJSON *c = act_find_container(p, "app");
+  kube_pod *p = mkkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"0.5\"}", NULL);
+  const kube_pod_container *c = act_find_container(p, "app");
   assert_non_null(c);
   assert_ptr_equal(act_find_container(p, NULL), act_find_container(p, "sidecar"));
   assert_null(act_find_container(p, "missing"));
@@ -96,17 +138,17 @@ static void test_container_cpu(void **s) {
   assert_int_equal(act_container_cpu(&v, p, "sidecar", ACT_POLICY_LIMITS), MBCAS_OK);
   assert_int_equal(v, 50);
   assert_int_equal(act_pod_cpu_requests(p), 250);
-  cJSON_Delete(p);
-  p = mkpod(NULL, NULL, NULL);
+  free(p);
+  p = mkkpod(NULL, NULL, NULL);
   assert_int_equal(act_container_cpu(&v, p, "app", ACT_POLICY_LIMITS), MBCAS_ENOTFOUND);
-  cJSON_Delete(p);
+  free(p);
 }
 
 static void test_resize_allowed(void **s) {
   (void)s;
   char why[160];
   /* Burstable pod: raising the limit is fine; a limit under the request is not. */
-  cJSON *p = mkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}", NULL);
+  kube_pod *p = mkkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}", NULL);
   assert_true(act_resize_allowed(p, "app", ACT_POLICY_LIMITS, 800, why, sizeof why));
   assert_false(act_resize_allowed(p, "app", ACT_POLICY_LIMITS, 100, why, sizeof why));
   assert_non_null(strstr(why, "below the request"));
@@ -115,16 +157,18 @@ static void test_resize_allowed(void **s) {
   assert_true(act_resize_allowed(p, "app", ACT_POLICY_BOTH, 600, why, sizeof why));
   assert_false(act_resize_allowed(p, "app", ACT_POLICY_BOTH, 0, why, sizeof why));
   assert_false(act_resize_allowed(p, "zzz", ACT_POLICY_BOTH, 100, why, sizeof why));
-  cJSON_Delete(p);
+  free(p);
   /* Guaranteed pod (every container requests == limits): changing only limits would
    * make it Burstable -> refused; Both keeps it Guaranteed. */
-  p = cJSON_Parse("{\"spec\":{\"containers\":[{\"name\":\"app\",\"resources\":{"
-                  "\"requests\":{\"cpu\":\"500m\",\"memory\":\"1Gi\"},"
-                  "\"limits\":{\"cpu\":\"500m\",\"memory\":\"1Gi\"}}}]}}");
+  cJSON *j = cJSON_Parse("{\"metadata\":{\"name\":\"g\"},\"spec\":{\"containers\":[{\"name\":\"app\",\"resources\":{"
+                         "\"requests\":{\"cpu\":\"500m\",\"memory\":\"1Gi\"},"
+                         "\"limits\":{\"cpu\":\"500m\",\"memory\":\"1Gi\"}}}]}}");
+  p = slim(j);
+  cJSON_Delete(j);
   assert_false(act_resize_allowed(p, "app", ACT_POLICY_LIMITS, 700, why, sizeof why));
   assert_non_null(strstr(why, "QoS"));
   assert_true(act_resize_allowed(p, "app", ACT_POLICY_BOTH, 700, why, sizeof why));
-  cJSON_Delete(p);
+  free(p);
 }
 
 static void test_resize_body(void **s) {
@@ -147,15 +191,17 @@ static void test_act_resize(void **s) {
   rec_api api;
   fake_api_fill(f, &api);
   char msg[256];
-  cJSON *pod = mkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}", NULL);
-  fake_put_obj(f, POD_PATH, cJSON_Duplicate(pod, 1));
+  kube_pod *pod = mkkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}", NULL);
+  fake_put_obj(f, POD_PATH, mkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}", NULL));
   /* applied: one PATCH to pods/resize keyed by container name */
   assert_int_equal(act_resize(&api, pod, "app", ACT_POLICY_LIMITS, 700, msg, sizeof msg), ACT_APPLIED);
   assert_int_equal(fake_count(f, "PATCH", POD_PATH "/resize"), 1);
   assert_non_null(strstr(f->calls[0].body, "\"name\":\"app\""));
   int64_t v;
-  assert_int_equal(act_container_cpu(&v, fake_obj(f, POD_PATH), "app", ACT_POLICY_LIMITS), MBCAS_OK);
+  kube_pod *now = slim(fake_obj(f, POD_PATH));
+  assert_int_equal(act_container_cpu(&v, now, "app", ACT_POLICY_LIMITS), MBCAS_OK);
   assert_int_equal(v, 700);
+  free(now);
   /* unchanged: no call */
   fake_clear_calls(f);
   assert_int_equal(act_resize(&api, pod, "app", ACT_POLICY_LIMITS, 500, msg, sizeof msg), ACT_UNCHANGED);
@@ -181,22 +227,22 @@ static void test_act_resize(void **s) {
   assert_int_equal(act_resize(&api, pod, "app", ACT_POLICY_LIMITS, 100, msg, sizeof msg), ACT_INFEASIBLE);
   assert_int_equal(f->n_calls, 0);
   assert_int_equal(act_resize(&api, pod, "nope", ACT_POLICY_LIMITS, 600, msg, sizeof msg), ACT_INFEASIBLE);
-  cJSON_Delete(pod);
+  free(pod);
   /* a resize already pending on the node: deferred, no call */
-  pod = mkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}",
+  pod = mkkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}",
               "{\"type\":\"PodResizePending\",\"status\":\"True\",\"reason\":\"Deferred\"}");
   assert_int_equal(act_resize(&api, pod, "app", ACT_POLICY_LIMITS, 600, msg, sizeof msg), ACT_DEFERRED);
   assert_int_equal(f->n_calls, 0);
   /* the answer says Infeasible / Deferred: read back */
-  cJSON_Delete(pod);
-  pod = mkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}", NULL);
+  free(pod);
+  pod = mkkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}", NULL);
   fake_put_obj(f, POD_PATH, mkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}",
                                   "{\"type\":\"PodResizePending\",\"status\":\"True\",\"reason\":\"Infeasible\"}"));
   assert_int_equal(act_resize(&api, pod, "app", ACT_POLICY_LIMITS, 900, msg, sizeof msg), ACT_INFEASIBLE);
   fake_put_obj(f, POD_PATH, mkpod("\"requests\":{\"cpu\":\"200m\"}", "\"limits\":{\"cpu\":\"500m\"}",
                                   "{\"type\":\"PodResizePending\",\"status\":\"True\",\"reason\":\"Deferred\"}"));
   assert_int_equal(act_resize(&api, pod, "app", ACT_POLICY_LIMITS, 900, msg, sizeof msg), ACT_DEFERRED);
-  cJSON_Delete(pod);
+  free(pod);
   fake_free(f);
 }
 
@@ -237,6 +283,7 @@ static void test_scale(void **s) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_names),        cmocka_unit_test(test_resize_state),
+      cmocka_unit_test(test_kpod_resize_state),
       cmocka_unit_test(test_container_cpu), cmocka_unit_test(test_resize_allowed),
       cmocka_unit_test(test_resize_body),  cmocka_unit_test(test_act_resize),
       cmocka_unit_test(test_scale),

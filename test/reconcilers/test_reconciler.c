@@ -44,6 +44,10 @@ typedef struct fx {
   int resizes[8]; /* by act_outcome */
   int scales[8];
   const cJSON *arr[8][16];
+  kube_pod *kpods[16]; /* the snapshot's pods: records made from the fake's objects */
+  int n_kpods;
+  cJSON *kbudgets[16]; /* the snapshot's ServiceBudgets: compacted copies (as cached) */
+  int n_kbudgets;
   rec_snapshot snap;
 } fx;
 
@@ -110,24 +114,44 @@ static const char *scale_json(const char *app, int replicas) {
   return b;
 }
 
-/* Point the snapshot at the fake's objects (borrowed; they are modified in place). */
+static void kpods_free(fx *x) {
+  for (int i = 0; i < x->n_kpods; i++) free(x->kpods[i]);
+  x->n_kpods = 0;
+  for (int i = 0; i < x->n_kbudgets; i++) cJSON_Delete(x->kbudgets[i]);
+  x->n_kbudgets = 0;
+}
+
+/* Point the snapshot at the fake's objects (borrowed; they are modified in place); pods
+ * as compact records made from them now, and ServiceBudgets as compacted copies
+ * (rec_budget_compact), as the informer cache keeps them. */
 static void snap_build(fx *x) {
   memset(&x->snap, 0, sizeof x->snap);
+  kpods_free(x);
   int nm = 0, nb = 0, np = 0, npo = 0, nn = 0, nh = 0;
   for (int i = 0; i < x->f->n_objs; i++) {
     const char *p = x->f->paths[i];
     const cJSON *o = x->f->objs[i];
     if (strstr(p, "/scalingmarkets/")) x->arr[0][nm++] = o;
-    else if (strstr(p, "/servicebudgets/")) x->arr[1][nb++] = o;
+    else if (strstr(p, "/servicebudgets/")) {
+      cJSON *d = cJSON_Duplicate(o, 1);
+      assert_non_null(d);
+      rec_budget_compact(d);
+      x->kbudgets[x->n_kbudgets++] = d;
+      x->arr[1][nb++] = d;
+    }
     else if (strstr(p, "/agentpolicies/")) x->arr[2][np++] = o;
-    else if (strstr(p, "/pods/") && !strstr(p, "metrics")) x->arr[3][npo++] = o;
+    else if (strstr(p, "/pods/") && !strstr(p, "metrics")) {
+      x->kpods[npo++] = kube_pod_slim(o);
+      assert_non_null(x->kpods[npo - 1]);
+    }
     else if (strstr(p, "/nodes/")) x->arr[4][nn++] = o;
     else if (strstr(p, "horizontalpodautoscalers")) x->arr[5][nh++] = o;
   }
   x->snap.markets = x->arr[0]; x->snap.n_markets = (size_t)nm;
   x->snap.budgets = x->arr[1]; x->snap.n_budgets = (size_t)nb;
   x->snap.policies = x->arr[2]; x->snap.n_policies = (size_t)np;
-  x->snap.pods = x->arr[3]; x->snap.n_pods = (size_t)npo;
+  x->n_kpods = npo;
+  x->snap.pods = (const kube_pod *const *)x->kpods; x->snap.n_pods = (size_t)npo;
   x->snap.nodes = x->arr[4]; x->snap.n_nodes = (size_t)nn;
   x->snap.hpas = x->arr[5]; x->snap.n_hpas = (size_t)nh;
   x->snap.n_namespaces = -1;
@@ -163,6 +187,7 @@ static void fx_start(fx *x) {
 }
 
 static void fx_free(fx *x) {
+  kpods_free(x);
   rec_ctx_free(x->ctx);
   fake_free(x->f);
   free(x);
@@ -197,10 +222,11 @@ static const char *cond_reason(fx *x, const char *path, const char *type) {
 }
 
 /* Under contention on one node: allocations follow budgets within floors and caps,
- * never above capacity; decision written (Pending) before the first resize. */
-static void test_contention(void **s) {
-  (void)s;
+ * never above capacity; decision written (Pending) before the first resize. writers:
+ * rec_options.status_writers (several status writes in flight: the same outcome). */
+static void contention(int writers) {
   fx *x = fx_new("Enforce");
+  x->opt.status_writers = writers;
   fx_start(x);
   rec_cycle_stats st = cycle(x, NOW);
   assert_int_equal(st.markets_cleared, 1);
@@ -247,6 +273,16 @@ static void test_contention(void **s) {
   st = cycle(x, NOW + 16);
   assert_int_equal(st.markets_cleared, 1);
   fx_free(x);
+}
+
+static void test_contention(void **s) {
+  (void)s;
+  contention(0);
+}
+
+static void test_contention_writers(void **s) {
+  (void)s;
+  contention(4);
 }
 
 /* When contention ends (web idle), allocations relax toward the other's cap. */
@@ -440,9 +476,9 @@ static void test_resize_unsupported(void **s) {
 
 /* A failed status write: no actuation for that service (status first), others go on;
  * the next cycle catches up. */
-static void test_status_failure(void **s) {
-  (void)s;
+static void status_failure(int writers) {
   fx *x = fx_new("Enforce");
+  x->opt.status_writers = writers;
   fx_start(x);
   fake_fail(x->f, "PATCH", "servicebudgets/web/status", 1, MBCAS_EUNAVAILABLE);
   rec_cycle_stats st = cycle(x, NOW);
@@ -451,6 +487,12 @@ static void test_status_failure(void **s) {
   cycle(x, NOW + 15);
   assert_int_equal(pod_limit(x, POD_WEB), 3000);
   fx_free(x);
+}
+
+static void test_status_failure(void **s) {
+  (void)s;
+  status_failure(0);
+  status_failure(3); /* with writes in flight at once: the same */
 }
 
 static void test_scale_out(void **s) {
@@ -636,7 +678,8 @@ static void test_market_helpers(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_contention),      cmocka_unit_test(test_contention_ends),
+      cmocka_unit_test(test_contention),
+      cmocka_unit_test(test_contention_writers),      cmocka_unit_test(test_contention_ends),
       cmocka_unit_test(test_recommend),       cmocka_unit_test(test_paused),
       cmocka_unit_test(test_hpa_conflict),    cmocka_unit_test(test_invalid_isolated),
       cmocka_unit_test(test_invalid_market),  cmocka_unit_test(test_resume),

@@ -44,6 +44,50 @@ static void test_pod_state(void **s) {
   cJSON_Delete(p);
 }
 
+/* The same over compact pod records (what the snapshot's pods are). */
+static void test_kpod(void **s) {
+  (void)s;
+  cJSON *j = cJSON_Parse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"shop\",\"labels\":{\"app\":\"web\","
+                         "\"env\":\"prod\"}},\"status\":{\"phase\":\"Running\",\"conditions\":["
+                         "{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+  kube_pod *p = kube_pod_slim(j);
+  assert_non_null(p);
+  assert_true(ru_kpod_ready(p));
+  assert_false(ru_kpod_terminating(p));
+  char k[64];
+  assert_string_equal(ru_kpod_key(p, k, sizeof k), "shop/p");
+  int m = 0;
+  assert_int_equal(ru_selector_match_kpod(&m, "app=web,env in (prod,qa),!canary", p), MBCAS_OK);
+  assert_true(m);
+  assert_int_equal(ru_selector_match_kpod(&m, "app=db", p), MBCAS_OK);
+  assert_false(m);
+  assert_int_equal(ru_selector_match_kpod(&m, "env in prod", p), MBCAS_EINVAL);
+  cJSON *sel = cJSON_Parse("{\"matchLabels\":{\"app\":\"web\"},\"matchExpressions\":["
+                           "{\"key\":\"env\",\"operator\":\"NotIn\",\"values\":[\"qa\"]}]}");
+  assert_true(ru_label_selector_match_kpod(sel, p));
+  cJSON_ReplaceItemInObject(cJSON_GetObjectItem(sel, "matchLabels"), "app", cJSON_CreateString("db"));
+  assert_false(ru_label_selector_match_kpod(sel, p));
+  cJSON_Delete(sel);
+  sel = cJSON_Parse("{}");
+  assert_false(ru_label_selector_match_kpod(sel, p)); /* empty selects nothing */
+  cJSON_Delete(sel);
+  free(p);
+  /* terminating: deletionTimestamp, or a finished phase; not ready unless Running */
+  cJSON_AddStringToObject(cJSON_GetObjectItem(j, "metadata"), "deletionTimestamp", "2026-01-01T00:00:00Z");
+  p = kube_pod_slim(j);
+  assert_true(ru_kpod_terminating(p));
+  free(p);
+  cJSON_Delete(j);
+  j = cJSON_Parse("{\"metadata\":{\"name\":\"q\"},\"status\":{\"phase\":\"Succeeded\",\"conditions\":["
+                  "{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+  p = kube_pod_slim(j);
+  assert_true(ru_kpod_terminating(p));
+  assert_false(ru_kpod_ready(p));
+  assert_string_equal(ru_kpod_key(p, k, sizeof k), "q");
+  free(p);
+  cJSON_Delete(j);
+}
+
 static void test_selector(void **s) {
   (void)s;
   cJSON *l = cJSON_Parse("{\"app\":\"web\",\"tier\":\"front\",\"env\":\"prod\"}");
@@ -149,7 +193,7 @@ static void test_map(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_paths), cmocka_unit_test(test_pod_state),
+      cmocka_unit_test(test_paths), cmocka_unit_test(test_pod_state), cmocka_unit_test(test_kpod),
       cmocka_unit_test(test_selector), cmocka_unit_test(test_map),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,6 +53,105 @@ static void test_fetch(void **s) {
   fake_free(f);
 }
 
+typedef struct got {
+  int n;
+  char names[16][32];
+  int stop_after;
+} got;
+
+static int on_item(void *ud, const cJSON *it) {
+  got *g = ud;
+  const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "metadata"), "name"));
+  if (g->n < 16) snprintf(g->names[g->n], sizeof g->names[0], "%s", n ? n : "?");
+  g->n++;
+  return g->stop_after && g->n >= g->stop_after;
+}
+
+/* Items of a list split out of its text fed in pieces of every size. */
+static void test_items_split(void **s) {
+  (void)s;
+  const char *text =
+      "{\"kind\":\"PodMetricsList\",\"metadata\":{\"items\":[{\"no\":1}]},\"x\":\"items\","
+      "\"items\" : [ {\"metadata\":{\"name\":\"a\"},\"s\":\"br}]ack\\\"ets{[\"},"
+      "{\"metadata\":{\"name\":\"b\",\"l\":[1,[2,{}]]}} ,{\"metadata\":{\"name\":\"\\u00e9\\\\\"}}],"
+      "\"after\":{\"items\":[{\"metadata\":{\"name\":\"nested\"}}]}}";
+  cJSON *whole = cJSON_Parse(text);
+  assert_non_null(whole); /* the text itself is valid JSON */
+  cJSON_Delete(whole);
+  size_t n = strlen(text);
+  for (size_t piece = 1; piece <= n; piece = piece < 8 ? piece + 1 : piece * 2) {
+    got g;
+    memset(&g, 0, sizeof g);
+    sig_items *sp = sig_items_new(on_item, &g);
+    assert_non_null(sp);
+    for (size_t i = 0; i < n; i += piece)
+      assert_int_equal(sig_items_feed(sp, text + i, n - i < piece ? n - i : piece), MBCAS_OK);
+    assert_int_equal(sig_items_end(sp), MBCAS_OK);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(sig_items_count(sp), 3);
+    assert_string_equal(g.names[0], "a");
+    assert_string_equal(g.names[1], "b");
+    assert_string_equal(g.names[2], "\xc3\xa9\\");
+    sig_items_free(sp);
+  }
+  /* stop early: the rest is ignored, even if cut short */
+  got g;
+  memset(&g, 0, sizeof g);
+  g.stop_after = 1;
+  sig_items *sp = sig_items_new(on_item, &g);
+  assert_int_equal(sig_items_feed(sp, text, n / 2), MBCAS_OK);
+  assert_int_equal(sig_items_end(sp), MBCAS_OK);
+  assert_int_equal(g.n, 1);
+  sig_items_free(sp);
+  /* cut short, not JSON, an element that does not parse, an empty list */
+  memset(&g, 0, sizeof g);
+  sp = sig_items_new(on_item, &g);
+  assert_int_equal(sig_items_feed(sp, text, n - 3), MBCAS_OK);
+  assert_int_equal(sig_items_end(sp), MBCAS_EINVAL);
+  sig_items_free(sp);
+  sp = sig_items_new(on_item, &g);
+  assert_int_equal(sig_items_feed(sp, "[1]", 3), MBCAS_EINVAL);
+  sig_items_free(sp);
+  sp = sig_items_new(on_item, &g);
+  assert_int_equal(sig_items_feed(sp, "{}}", 3), MBCAS_EINVAL);
+  sig_items_free(sp);
+  sp = sig_items_new(on_item, &g);
+  assert_int_equal(sig_items_feed(sp, "{\"items\":[{\"a\":tru}]}", 21), MBCAS_EINVAL);
+  sig_items_free(sp);
+  memset(&g, 0, sizeof g);
+  sp = sig_items_new(on_item, &g);
+  assert_int_equal(sig_items_feed(sp, "{\"items\":[]}", 12), MBCAS_OK);
+  assert_int_equal(sig_items_end(sp), MBCAS_OK);
+  assert_int_equal(g.n, 0);
+  sig_items_free(sp);
+  sig_items_free(NULL);
+}
+
+/* Item by item, through get_items or (without it) one get. */
+static void test_each_pod_metrics(void **s) {
+  (void)s;
+  for (int no_items = 0; no_items < 2; no_items++) {
+    fake_api *f = fake_new();
+    f->no_get_items = no_items;
+    rec_api api;
+    fake_api_fill(f, &api);
+    assert_true(no_items ? api.get_items == NULL : api.get_items != NULL);
+    fake_put_json(f, "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods", PM);
+    got g;
+    memset(&g, 0, sizeof g);
+    assert_int_equal(sig_each_pod_metrics(&api, "shop", on_item, &g), MBCAS_OK);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.names[0], "a");
+    assert_string_equal(g.names[1], "b");
+    memset(&g, 0, sizeof g);
+    g.stop_after = 1;
+    assert_int_equal(sig_each_pod_metrics(&api, "shop", on_item, &g), MBCAS_OK);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(sig_each_pod_metrics(&api, NULL, on_item, &g), MBCAS_ENOTFOUND);
+    fake_free(f);
+  }
+}
+
 static void test_demand(void **s) {
   (void)s;
   double v = -1;
@@ -148,6 +247,7 @@ int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_usage),     cmocka_unit_test(test_fetch),
+      cmocka_unit_test(test_items_split), cmocka_unit_test(test_each_pod_metrics),
       cmocka_unit_test(test_demand),    cmocka_unit_test(test_prom_text),
       cmocka_unit_test(test_paths),     cmocka_unit_test(test_prom_answer),
       cmocka_unit_test(test_prom_query_unreachable),
