@@ -26,7 +26,11 @@ typedef struct rec_svc_state {
   int conflict_reported;   /* Conflict Event sent for the current conflict */
   int64_t seen_gen;        /* generation whose status we wrote (the cache may lag) */
   char done_id[SB_ID_MAX]; /* last decision we actuated and recorded the outcome of */
+  struct rec_proactive *fc; /* proactive mode: the service's forecast (owned; NULL: off) */
 } rec_svc_state;
+
+/* Releases what a rec_svc_state owns (c->svcs' free_value). */
+void rec_svc_state_release(void *ss);
 
 typedef struct rec_market_state {
   double last_clear;       /* 0: never */

@@ -1,5 +1,6 @@
 /* reconciler.c - the cycle driver and helpers shared by the reconcilers; see reconciler.h. */
 #include "internal.h"
+#include "proactive.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@ mbcas_rc rec_ctx_new(rec_ctx **out, const rec_api *api, const rec_observer *obs,
   c->svcs = ru_map_new(sizeof(rec_svc_state));
   c->markets = ru_map_new(sizeof(rec_market_state));
   c->policies = ru_map_new(sizeof(rec_policy_state));
+  ru_map_set_free(c->svcs, rec_svc_state_release);
   if (!c->pods || !c->svcs || !c->markets || !c->policies ||
       rec_writer_new(&c->writer, &c->api, c->opt.status_writers) != MBCAS_OK) {
     rec_ctx_free(c);
@@ -39,6 +41,13 @@ mbcas_rc rec_ctx_new(rec_ctx **out, const rec_api *api, const rec_observer *obs,
   atomic_store(&c->force, 1);
   *out = c;
   return MBCAS_OK;
+}
+
+void rec_svc_state_release(void *v) {
+  rec_svc_state *ss = v;
+  if (!ss) return;
+  rec_proactive_free(ss->fc);
+  ss->fc = NULL;
 }
 
 void rec_ctx_free(rec_ctx *c) {

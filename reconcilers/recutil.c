@@ -215,7 +215,23 @@ typedef struct ru_entry {
 struct ru_map {
   size_t vsize, cap, len, used; /* used: live + tombstones */
   ru_entry *e;
+  void (*free_value)(void *val); /* what a value owns; NULL: nothing */
 };
+
+/* Free an entry's key and value (and what the value owns); leaves a tombstone. */
+static void drop(ru_map *m, ru_entry *e) {
+  if (m->free_value) m->free_value(e->val);
+  free(e->key);
+  free(e->val);
+  e->key = NULL;
+  e->val = NULL;
+  e->tomb = 1;
+  m->len--;
+}
+
+void ru_map_set_free(ru_map *m, void (*free_value)(void *val)) {
+  if (m) m->free_value = free_value;
+}
 
 static uint64_t hash(const char *s) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -236,7 +252,7 @@ ru_map *ru_map_new(size_t value_size) {
 void ru_map_free(ru_map *m) {
   if (!m) return;
   for (size_t i = 0; i < m->cap; i++)
-    if (m->e[i].key) { free(m->e[i].key); free(m->e[i].val); }
+    if (m->e[i].key) drop(m, &m->e[i]);
   free(m->e);
   free(m);
 }
@@ -296,12 +312,7 @@ void *ru_map_upsert(ru_map *m, const char *key, int *created) {
 int ru_map_remove(ru_map *m, const char *key) {
   ru_entry *e = find(m, key);
   if (!e) return 0;
-  free(e->key);
-  free(e->val);
-  e->key = NULL;
-  e->val = NULL;
-  e->tomb = 1;
-  m->len--;
+  drop(m, e);
   return 1;
 }
 
@@ -318,12 +329,7 @@ size_t ru_map_sweep(ru_map *m) {
     ru_entry *e = &m->e[i];
     if (!e->key) continue;
     if (!e->seen) {
-      free(e->key);
-      free(e->val);
-      e->key = NULL;
-      e->val = NULL;
-      e->tomb = 1;
-      m->len--;
+      drop(m, e);
       removed++;
     } else {
       e->seen = 0;

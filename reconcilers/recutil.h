@@ -54,6 +54,9 @@ typedef struct ru_map ru_map;
 /* A map of values of value_size bytes each. */
 ru_map *ru_map_new(size_t value_size);
 void ru_map_free(ru_map *m);
+/* free_value(val) is called for every value the map drops (remove, sweep, free), before
+ * the value itself is freed, to release what it owns. NULL (default): nothing. */
+void ru_map_set_free(ru_map *m, void (*free_value)(void *val));
 /* Value of key, or NULL. */
 void *ru_map_get(ru_map *m, const char *key);
 /* Value of key, created zero-filled when absent (*created = 1 then; may be NULL).

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "market.h"
+#include "proactive.h"
 #include "quantity.h"
 #include "reasoning.h"
 #include "signals.h"
@@ -143,6 +144,43 @@ static void sm_report_invalid(rec_ctx *c, const cJSON *obj, const char *msg, dou
 }
 
 /* Order of pointers (qsort/bsearch over the participants' records). */
+/* Proactive mode (the service's AgentPolicy spec.forecast): keep the service's forecast
+ * in step with the policy, feed it the service's CPU demand (sum over its participants of
+ * demand x current allocation) and fill the horizontal inputs: the upper forecast over
+ * leadTime scales out as soon as it would put the pods above scaleOutDemand, the one over
+ * horizon floors scale-in (docs/mechanism.md §6, §9; proactive.h). */
+static void svc_forecast(rec_svc *svc, rec_svc_state *ss, const market_participant *parts,
+                         double interval_s, double now, horizontal_config *hc,
+                         horizontal_observation *ob) {
+  agentpolicy *ap = NULL;
+  const ap_spec *aps = NULL;
+  if (svc->policy_obj && ap_parse(&ap, svc->policy_obj, NULL) == MBCAS_OK) aps = &ap->spec;
+  if (!rec_proactive_same(ss->fc, aps, interval_s)) {
+    rec_proactive_free(ss->fc);
+    ss->fc = NULL;
+    mbcas_err err;
+    mbcas_err_clear(&err);
+    if (rec_proactive_new(&ss->fc, aps, interval_s, &err) != MBCAS_OK)
+      LOG_WARN("forecast off", "servicebudget=%s error=\"%s\"", svc->key, err.msg);
+  }
+  ap_free(ap);
+  if (!ss->fc || svc->n_pods == 0 || !svc->pod_demand || ob->replicas <= 0) return;
+  double load = 0, caps = 0;
+  for (size_t j = 0; j < svc->n_pods; j++) {
+    const market_participant *mp = &parts[svc->first_part + j];
+    double d = svc->pod_demand[j];
+    if (d > 0 && d <= 1) load += d * (double)mp->current_m;
+    caps += (double)mp->cap_m;
+  }
+  rec_proactive_observe(ss->fc, now, load);
+  hc->forecast_target_demand = hc->scale_out_demand;
+  rec_forecast_out fo;
+  rec_proactive_outputs(ss->fc, (double)ob->replicas * caps / (double)svc->n_pods,
+                        hc->forecast_target_demand, &fo);
+  ob->forecast_demand = fo.forecast_demand;
+  ob->forecast_hold_demand = fo.hold_demand;
+}
+
 static int cmp_ptr(const void *a, const void *b) {
   uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
   return x < y ? -1 : x > y;
@@ -342,6 +380,9 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   }
 
   /* Replicas. */
+  double interval = (double)(c->opt.clearing_interval_ms > 0 ? c->opt.clearing_interval_ms
+                                                              : sm->spec.clearing_interval_ms) / 1000.0;
+  if (!(interval >= 1)) interval = 15;
   int32_t market_replicas = 0;
   for (size_t k = 0; k < n_ok; k++) market_replicas += svcs[okidx[k]].spec_replicas;
   uint64_t id = out.decision_id;
@@ -379,6 +420,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
     ob.demand = svc->has_demand ? svc->demand : 0;
     ob.market_replicas = market_replicas;
     ob.market_ceiling = sm->spec.horizontal.max_replicas_total;
+    svc_forecast(svc, ss, parts, interval, now, &hc, &ob);
     horizontal_decision hd;
     if (horizontal_decide(&hd, &ss->hs, &hc, &ob, now, NULL) == MBCAS_OK) {
       svc->desired_replicas = hd.desired;

@@ -122,14 +122,25 @@ size_t reasoning_format_horizontal(char *buf, size_t len, const horizontal_decis
   add(&s, "%s %d -> %d: %d/%d pods at cap, demand %.2f", horizontal_reason_str(d->reason),
       obs->replicas, d->desired, obs->pods_at_cap, obs->pods, obs->demand);
   switch (d->reason) {
-  case HORIZONTAL_SCALE_OUT:
-    add(&s, " >= %.2f for %.0fs; proportional %d", cfg->scale_out_demand,
-        cfg->scale_out_window_s, d->recommendation);
-    if (obs->forecast_demand > 0) add(&s, "; forecast demand %.2f", obs->forecast_demand);
+  case HORIZONTAL_SCALE_OUT: {
+    int reactive = obs->demand >= cfg->scale_out_demand &&
+                   (double)obs->pods_at_cap >= cfg->at_cap_frac * (double)obs->pods;
+    if (reactive || !(obs->forecast_demand > 0)) {
+      add(&s, " >= %.2f for %.0fs; proportional %d", cfg->scale_out_demand,
+          cfg->scale_out_window_s, d->recommendation);
+      if (obs->forecast_demand > 0) add(&s, "; forecast demand %.2f", obs->forecast_demand);
+    } else { /* the forecast asked for it */
+      double ftd = cfg->forecast_target_demand > 0 ? cfg->forecast_target_demand : cfg->target_demand;
+      add(&s, "; forecast demand %.2f of the caps, sized at %.2f: proportional %d",
+          obs->forecast_demand, ftd, d->recommendation);
+    }
     break;
+  }
   case HORIZONTAL_SCALE_IN:
     add(&s, " <= %.2f for %.0fs; proportional %d", cfg->scale_in_demand,
         cfg->scale_in_window_s, d->recommendation);
+    if (obs->forecast_hold_demand > 0)
+      add(&s, " (the forecast holds %.2f of the caps)", obs->forecast_hold_demand);
     break;
   case HORIZONTAL_BELOW_MIN:
     add(&s, "; replica floor %d", cfg->min_replicas);

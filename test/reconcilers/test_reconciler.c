@@ -515,6 +515,43 @@ static void test_scale_out(void **s) {
   fx_free(x);
 }
 
+/* Proactive mode (AgentPolicy spec.forecast): web runs 3 replicas at low demand. The
+ * reactive market scales it in after its 30 s window; with the forecast on, scale-in
+ * waits until the forecast has seen ten minutes of its own errors (40 clearings at 15 s),
+ * then follows the upper forecast. Returns spec.replicas after `cycles` clearings. */
+#define AP_FC "/apis/mbcas.io/v1alpha1/namespaces/shop/agentpolicies/fc"
+static int forecast_hold(int forecast, int cycles) {
+  fx *x = fx_new("Enforce");
+  fake_put_json(x->f, MKT, market_json("Enforce", ",\"horizontal\":{\"enabled\":true,\"scaleOutWindow\":\"0s\","
+                                                   "\"cooldown\":\"0s\",\"scaleInWindow\":\"30s\"}"));
+  char ap[512];
+  snprintf(ap, sizeof ap,
+           "{\"metadata\":{\"name\":\"fc\",\"namespace\":\"shop\",\"generation\":1},"
+           "\"spec\":{\"signals\":[{\"name\":\"cpu\",\"resource\":{\"name\":\"cpu\",\"relativeTo\":\"Limit\"},"
+           "\"target\":0.8}],"
+           "\"smoothing\":{\"halfLife\":\"0\"},\"forecast\":{\"enabled\":%s}}}",
+           forecast ? "true" : "false");
+  fake_put_json(x->f, AP_FC, ap);
+  fake_put_json(x->f, SB_WEB, sb_json("web", "m", 300, "100m", "1",
+                                      ",\"replicas\":{\"min\":1,\"max\":5},\"agentPolicyRef\":{\"name\":\"fc\"}"));
+  fake_put_json(x->f, SCALE_WEB, scale_json("web", 3));
+  fake_put_json(x->f, METRICS,
+                "{\"items\":[{\"metadata\":{\"name\":\"web-1\",\"namespace\":\"shop\"},\"containers\":[{\"name\":\"app\",\"usage\":{\"cpu\":\"100m\"}}]},"
+                "{\"metadata\":{\"name\":\"api-1\",\"namespace\":\"shop\"},\"containers\":[{\"name\":\"app\",\"usage\":{\"cpu\":\"100m\"}}]}]}");
+  fx_start(x);
+  for (int i = 0; i < cycles; i++) cycle(x, NOW + 15.0 * i);
+  int r = (int)ru_num(fake_obj(x->f, SCALE_WEB), "spec.replicas", 0);
+  fx_free(x);
+  return r;
+}
+
+static void test_forecast_hold(void **s) {
+  (void)s;
+  assert_true(forecast_hold(0, 8) < 3);  /* reactive: scaled in after the window */
+  assert_int_equal(forecast_hold(1, 8), 3); /* the untrusted forecast holds the replicas */
+  assert_true(forecast_hold(1, 50) < 3); /* trusted after 40 clearings: it follows it */
+}
+
 static void test_policy_pod_signal(void **s) {
   (void)s;
   fx *x = fx_new("Enforce");
@@ -685,7 +722,7 @@ int main(void) {
       cmocka_unit_test(test_invalid_market),  cmocka_unit_test(test_resume),
       cmocka_unit_test(test_resume_only),
       cmocka_unit_test(test_replay),          cmocka_unit_test(test_resize_unsupported),
-      cmocka_unit_test(test_status_failure),  cmocka_unit_test(test_scale_out),
+      cmocka_unit_test(test_status_failure),  cmocka_unit_test(test_scale_out), cmocka_unit_test(test_forecast_hold),
       cmocka_unit_test(test_policy_pod_signal), cmocka_unit_test(test_market_helpers),
       cmocka_unit_test(test_stale_pending_not_resumed), cmocka_unit_test(test_stop),
       cmocka_unit_test(test_cached_workload), cmocka_unit_test(test_changed_first),

@@ -191,10 +191,45 @@ static void test_map(void **s) {
   ru_map_free(NULL);
 }
 
+/* A value that owns memory: the map's free_value releases it on remove, sweep and free
+ * (LeakSanitizer/valgrind would report the buffers otherwise). */
+typedef struct owning { char *buf; } owning;
+static int freed;
+static void free_owning(void *v) {
+  free(((owning *)v)->buf);
+  freed++;
+}
+
+static void test_map_free_value(void **s) {
+  (void)s;
+  ru_map *m = ru_map_new(sizeof(owning));
+  assert_non_null(m);
+  ru_map_set_free(m, free_owning);
+  freed = 0;
+  for (int i = 0; i < 10; i++) {
+    char k[16];
+    snprintf(k, sizeof k, "k%d", i);
+    owning *o = ru_map_upsert(m, k, NULL);
+    assert_non_null(o);
+    o->buf = malloc(64);
+    assert_non_null(o->buf);
+  }
+  assert_true(ru_map_remove(m, "k0"));
+  assert_int_equal(freed, 1);
+  assert_int_equal(ru_map_sweep(m), 0); /* clears the creation marks */
+  ru_map_touch(m, "k1");
+  assert_int_equal(ru_map_sweep(m), 8);
+  assert_int_equal(freed, 9);
+  ru_map_free(m);
+  assert_int_equal(freed, 10);
+  ru_map_set_free(NULL, free_owning);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_paths), cmocka_unit_test(test_pod_state), cmocka_unit_test(test_kpod),
       cmocka_unit_test(test_selector), cmocka_unit_test(test_map),
+      cmocka_unit_test(test_map_free_value),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

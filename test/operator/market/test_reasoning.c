@@ -112,6 +112,18 @@ static void test_format_horizontal(void **state) {
     assert_non_null(strstr(buf, horizontal_reason_str(d.reason)));
   }
   assert_int_equal(reasoning_format_horizontal(buf, sizeof buf, NULL, &o, &c), 0);
+  /* a scale-out the forecast asked for says so, not "demand 0.40 >= 0.80" */
+  c.forecast_target_demand = 0.85;
+  o = (horizontal_observation){3, 3, 0, 0.40, 3, 0, 1.10, 0.9};
+  d = (horizontal_decision){4, HORIZONTAL_SCALE_OUT, 4, 0};
+  reasoning_format_horizontal(buf, sizeof buf, &d, &o, &c);
+  assert_string_equal(buf, "scale-out 3 -> 4: 0/3 pods at cap, demand 0.40; forecast demand 1.10 "
+                           "of the caps, sized at 0.85: proportional 4");
+  o = (horizontal_observation){6, 6, 0, 0.20, 6, 0, 0.3, 0.5};
+  d = (horizontal_decision){4, HORIZONTAL_SCALE_IN, 4, 0};
+  reasoning_format_horizontal(buf, sizeof buf, &d, &o, &c);
+  assert_string_equal(buf, "scale-in 6 -> 4: 0/6 pods at cap, demand 0.20 <= 0.30 for 300s; "
+                           "proportional 4 (the forecast holds 0.50 of the caps)");
 }
 
 int main(void) {
