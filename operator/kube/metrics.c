@@ -15,13 +15,17 @@
 const double KUBE_METRICS_DEFAULT_BUCKETS[11] = {.005, .01, .025, .05, .1, .25,
                                                  .5, 1, 2.5, 5, 10};
 
+/* One series in one allocation: header, then (histograms) the observation count
+ * and per-bucket counts, then the label values packed as "v1\0v2\0...". Series
+ * are chained twice: in a hash table keyed on the label values (set/get/delete
+ * in O(1)), and in a doubly linked list in creation order (rendering). */
 typedef struct series {
-  struct series *next;
-  char **lv;          /* nlabels values */
-  double value;       /* counter/gauge */
-  double sum;         /* histogram */
-  uint64_t count;     /* histogram */
-  uint64_t *buckets;  /* histogram, non-cumulative per bucket */
+  struct series *hnext;       /* hash chain */
+  struct series *prev, *next; /* creation order */
+  uint32_t hash;              /* of the label values */
+  uint32_t seen;              /* family epoch at the last update (sweeps) */
+  double value;               /* counter/gauge value; histogram sum */
+  uint64_t h[];               /* histogram: count, nbuckets counts; then labels */
 } series;
 
 struct kube_metric {
@@ -34,6 +38,10 @@ struct kube_metric {
   double bounds[KUBE_METRICS_MAX_BUCKETS];
   series *head, *tail;
   size_t nseries;
+  size_t max_series;          /* KUBE_METRICS_MAX_SERIES unless set */
+  series **tab;               /* hash buckets, tabsz a power of two (0: none yet) */
+  size_t tabsz;
+  uint32_t epoch;             /* advanced by kube_metric_mark */
   struct kube_metric *next;
 };
 
@@ -84,11 +92,16 @@ static void buf_str(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 
 /* Escape for label values (\\ \" \n) or help text (\\ \n). */
 static void buf_escaped(buf *b, const char *s, int quote) {
-  for (; s && *s; s++) {
+  if (!s) return;
+  while (*s) {
+    size_t n = strcspn(s, quote ? "\\\n\"" : "\\\n"); /* copy plain runs whole */
+    buf_put(b, s, n);
+    s += n;
+    if (!*s) break;
     if (*s == '\\') buf_str(b, "\\\\");
     else if (*s == '\n') buf_str(b, "\\n");
-    else if (quote && *s == '"') buf_str(b, "\\\"");
-    else buf_put(b, s, 1);
+    else buf_str(b, "\\\"");
+    s++;
   }
 }
 
@@ -98,6 +111,7 @@ const char *kube_metrics_format_value(double v, char *out, size_t len) {
   if (isnan(v)) snprintf(out, len, "NaN");
   else if (isinf(v)) snprintf(out, len, v > 0 ? "+Inf" : "-Inf");
   else if (v == 0) snprintf(out, len, "0");
+  else if (v > -1e6 && v < 1e6 && v == (double)(long)v) snprintf(out, len, "%ld", (long)v);
   else {
     char e[64];
     int p = 1;
@@ -125,19 +139,30 @@ mbcas_rc kube_metrics_new(kube_metrics **out) {
   return MBCAS_OK;
 }
 
-static void series_free(series *s, size_t nlabels) {
-  for (size_t i = 0; i < nlabels; i++) free(s->lv[i]);
-  free(s->lv);
-  free(s->buckets);
-  free(s);
+/* Words of histogram counters in front of the labels. */
+static size_t series_nh(const kube_metric *m) {
+  return m->type == KUBE_HISTOGRAM ? 1 + m->nbuckets : 0;
+}
+
+static const char *series_lv(const kube_metric *m, const series *s) {
+  return (const char *)(s->h + series_nh(m));
+}
+
+static void drop_all_series(kube_metric *m) {
+  for (series *s = m->head, *n; s; s = n) {
+    n = s->next;
+    free(s);
+  }
+  free(m->tab);
+  m->tab = NULL;
+  m->tabsz = 0;
+  m->head = m->tail = NULL;
+  m->nseries = 0;
 }
 
 static void family_free(kube_metric *m) {
   if (!m) return;
-  for (series *s = m->head, *n; s; s = n) {
-    n = s->next;
-    series_free(s, m->nlabels);
-  }
+  drop_all_series(m);
   for (size_t i = 0; i < m->nlabels; i++) free(m->labels[i]);
   free(m->name);
   free(m->help);
@@ -236,6 +261,7 @@ static mbcas_rc reg(kube_metrics *r, kube_metric **out, kube_metric_type type,
   if (!m) return MBCAS_ENOMEM;
   m->reg = r;
   m->type = type;
+  m->max_series = KUBE_METRICS_MAX_SERIES;
   mbcas_rc rc = parse_labels(m, labels);
   if (rc == MBCAS_OK && type == KUBE_HISTOGRAM) {
     if (!buckets) {
@@ -322,45 +348,118 @@ void kube_metrics_remove_collector(kube_metrics *r, kube_metrics_collector fn, v
 
 /* ---- updates ---- */
 
-static int lv_equal(const kube_metric *m, char **have, const char *const *want) {
+static const char *lv_at(const char *const *lv, size_t i) {
+  return lv && lv[i] ? lv[i] : "";
+}
+
+/* FNV-1a over the values, each followed by a 0xff byte (not in UTF-8 text; a
+ * collision only costs a compare, equality is checked on the strings). */
+static uint32_t lv_hash(const kube_metric *m, const char *const *lv) {
+  uint32_t h = 2166136261u;
   for (size_t i = 0; i < m->nlabels; i++) {
-    const char *w = want && want[i] ? want[i] : "";
-    if (strcmp(have[i], w) != 0) return 0;
+    for (const unsigned char *p = (const unsigned char *)lv_at(lv, i); *p; p++)
+      h = (h ^ *p) * 16777619u;
+    h = (h ^ 0xffu) * 16777619u;
+  }
+  return h;
+}
+
+static int lv_equal(const kube_metric *m, const series *s, const char *const *want) {
+  const char *p = series_lv(m, s);
+  for (size_t i = 0; i < m->nlabels; i++) {
+    const char *w = lv_at(want, i);
+    while (*p && *p == *w) p++, w++;
+    if (*p != *w) return 0;
+    p++;
   }
   return 1;
 }
 
+/* A NULL in pat matches any value (pat NULL: everything). */
+static int lv_match(const kube_metric *m, const series *s, const char *const *pat) {
+  const char *p = series_lv(m, s);
+  for (size_t i = 0; i < m->nlabels; i++) {
+    if (pat && pat[i] && strcmp(p, pat[i]) != 0) return 0;
+    p += strlen(p) + 1;
+  }
+  return 1;
+}
+
+static series **slot(kube_metric *m, uint32_t hash) { return &m->tab[hash & (m->tabsz - 1)]; }
+
+/* Double the table (or create it). On failure the old table stays: lookups keep
+ * working, only the chains get longer. */
+static void grow(kube_metric *m) {
+  size_t nsz = m->tabsz ? m->tabsz * 2 : 16;
+  series **nt = calloc(nsz, sizeof(*nt));
+  if (!nt) return;
+  for (series *s = m->head; s; s = s->next) {
+    series **pp = &nt[s->hash & (nsz - 1)];
+    s->hnext = *pp;
+    *pp = s;
+  }
+  free(m->tab);
+  m->tab = nt;
+  m->tabsz = nsz;
+}
+
+static series *lookup(kube_metric *m, const char *const *lv, uint32_t hash) {
+  if (!m->tabsz) return NULL;
+  for (series *s = *slot(m, hash); s; s = s->hnext)
+    if (s->hash == hash && lv_equal(m, s, lv)) return s;
+  return NULL;
+}
+
 /* Find the series under the lock; create it when create is set. */
-static series *get_series(kube_metric *m, const char *const *lv, int create, mbcas_rc *rc) {
+static series *get_series(kube_metric *m, const char *const *lv, uint32_t hash, int create,
+                          mbcas_rc *rc) {
   *rc = MBCAS_OK;
-  for (series *s = m->head; s; s = s->next)
-    if (lv_equal(m, s->lv, lv)) return s;
-  if (!create) return NULL;
-  if (m->nseries >= KUBE_METRICS_MAX_SERIES) {
+  series *s = lookup(m, lv, hash);
+  if (s || !create) return s;
+  if (m->nseries >= m->max_series) {
     *rc = MBCAS_ETOOMANY;
     return NULL;
   }
-  series *s = calloc(1, sizeof(*s));
-  if (!s) goto oom;
-  s->lv = calloc(m->nlabels ? m->nlabels : 1, sizeof(char *));
-  if (!s->lv) goto oom;
+  if (m->nseries >= m->tabsz) grow(m);
+  if (!m->tabsz) {
+    *rc = MBCAS_ENOMEM;
+    return NULL;
+  }
+  size_t nh = series_nh(m), lvbytes = 0;
+  for (size_t i = 0; i < m->nlabels; i++) lvbytes += strlen(lv_at(lv, i)) + 1;
+  s = calloc(1, sizeof(*s) + nh * sizeof(uint64_t) + lvbytes);
+  if (!s) {
+    *rc = MBCAS_ENOMEM;
+    return NULL;
+  }
+  char *p = (char *)(s->h + nh);
   for (size_t i = 0; i < m->nlabels; i++) {
-    s->lv[i] = strdup(lv && lv[i] ? lv[i] : "");
-    if (!s->lv[i]) goto oom;
+    size_t n = strlen(lv_at(lv, i)) + 1;
+    memcpy(p, lv_at(lv, i), n);
+    p += n;
   }
-  if (m->type == KUBE_HISTOGRAM) {
-    s->buckets = calloc(m->nbuckets, sizeof(uint64_t));
-    if (!s->buckets) goto oom;
-  }
+  s->hash = hash;
+  series **pp = slot(m, hash);
+  s->hnext = *pp;
+  *pp = s;
+  s->prev = m->tail;
   if (m->tail) m->tail->next = s;
   else m->head = s;
   m->tail = s;
   m->nseries++;
   return s;
-oom:
-  if (s) series_free(s, s->lv ? m->nlabels : 0);
-  *rc = MBCAS_ENOMEM;
-  return NULL;
+}
+
+static void unlink_series(kube_metric *m, series *s) {
+  series **pp = slot(m, s->hash);
+  while (*pp != s) pp = &(*pp)->hnext;
+  *pp = s->hnext;
+  if (s->prev) s->prev->next = s->next;
+  else m->head = s->next;
+  if (s->next) s->next->prev = s->prev;
+  else m->tail = s->prev;
+  m->nseries--;
+  free(s);
 }
 
 static mbcas_rc update(kube_metric *m, const char *const *lv, double v, int op) {
@@ -370,20 +469,22 @@ static mbcas_rc update(kube_metric *m, const char *const *lv, double v, int op) 
   if (op == 1 && m->type != KUBE_GAUGE) return MBCAS_EINVAL;
   if (op == 0 && m->type == KUBE_COUNTER && !(v >= 0)) return MBCAS_EINVAL;
   mbcas_rc rc;
+  uint32_t hash = lv_hash(m, lv);
   pthread_mutex_lock(&m->reg->mu);
-  series *s = get_series(m, lv, 1, &rc);
+  series *s = get_series(m, lv, hash, 1, &rc);
   if (s) {
+    s->seen = m->epoch;
     if (op == 0) s->value += v;
     else if (op == 1) s->value = v;
     else {
       for (size_t i = 0; i < m->nbuckets; i++) {
         if (v <= m->bounds[i]) {
-          s->buckets[i]++;
+          s->h[1 + i]++;
           break;
         }
       }
-      s->sum += v;
-      s->count++;
+      s->value += v;
+      s->h[0]++;
     }
   }
   pthread_mutex_unlock(&m->reg->mu);
@@ -405,10 +506,11 @@ static double read_series(kube_metric *m, const char *const *lv, int want_sum) {
   if (!m) return 0;
   mbcas_rc rc;
   double v = 0;
+  uint32_t hash = lv_hash(m, lv);
   pthread_mutex_lock(&m->reg->mu);
-  series *s = get_series(m, lv, 0, &rc);
+  series *s = get_series(m, lv, hash, 0, &rc);
   if (s) {
-    if (m->type == KUBE_HISTOGRAM) v = want_sum ? s->sum : (double)s->count;
+    if (m->type == KUBE_HISTOGRAM) v = want_sum ? s->value : (double)s->h[0];
     else v = want_sum ? 0 : s->value;
   }
   pthread_mutex_unlock(&m->reg->mu);
@@ -418,10 +520,78 @@ static double read_series(kube_metric *m, const char *const *lv, int want_sum) {
 double kube_metric_value(kube_metric *m, const char *const *lv) { return read_series(m, lv, 0); }
 double kube_metric_sum(kube_metric *m, const char *const *lv) { return read_series(m, lv, 1); }
 
+/* ---- deletion ---- */
+
+mbcas_rc kube_metric_delete(kube_metric *m, const char *const *lv) {
+  if (!m) return MBCAS_EINVAL;
+  uint32_t hash = lv_hash(m, lv);
+  pthread_mutex_lock(&m->reg->mu);
+  series *s = lookup(m, lv, hash);
+  if (s) unlink_series(m, s);
+  pthread_mutex_unlock(&m->reg->mu);
+  return s ? MBCAS_OK : MBCAS_ENOTFOUND;
+}
+
+/* The one walk behind delete_match and sweep; use_mark 0: every match goes. */
+static size_t sweep(kube_metric *m, const char *const *pattern, int use_mark, uint32_t mark) {
+  if (!m) return 0;
+  size_t n = 0;
+  pthread_mutex_lock(&m->reg->mu);
+  for (series *s = m->head, *nx; s; s = nx) {
+    nx = s->next;
+    /* Updated since the mark: seen - mark in [0, 2^31), which survives epoch wrap. */
+    if (use_mark && (int32_t)(s->seen - mark) >= 0) continue;
+    if (!lv_match(m, s, pattern)) continue;
+    unlink_series(m, s);
+    n++;
+  }
+  pthread_mutex_unlock(&m->reg->mu);
+  return n;
+}
+
+size_t kube_metric_delete_match(kube_metric *m, const char *const *pattern) {
+  return sweep(m, pattern, 0, 0);
+}
+
+void kube_metric_reset(kube_metric *m) {
+  if (!m) return;
+  pthread_mutex_lock(&m->reg->mu);
+  drop_all_series(m);
+  pthread_mutex_unlock(&m->reg->mu);
+}
+
+uint32_t kube_metric_mark(kube_metric *m) {
+  if (!m) return 0;
+  pthread_mutex_lock(&m->reg->mu);
+  uint32_t e = ++m->epoch;
+  pthread_mutex_unlock(&m->reg->mu);
+  return e;
+}
+
+size_t kube_metric_sweep(kube_metric *m, const char *const *pattern, uint32_t mark) {
+  return sweep(m, pattern, 1, mark);
+}
+
+mbcas_rc kube_metric_set_limit(kube_metric *m, size_t max_series) {
+  if (!m || max_series == 0) return MBCAS_EINVAL;
+  pthread_mutex_lock(&m->reg->mu);
+  m->max_series = max_series;
+  pthread_mutex_unlock(&m->reg->mu);
+  return MBCAS_OK;
+}
+
+size_t kube_metric_len(kube_metric *m) {
+  if (!m) return 0;
+  pthread_mutex_lock(&m->reg->mu);
+  size_t n = m->nseries;
+  pthread_mutex_unlock(&m->reg->mu);
+  return n;
+}
+
 /* ---- rendering ---- */
 
 /* name{l1="v1",l2="v2"[,le="x"]} value\n */
-static void render_sample(buf *b, const kube_metric *m, const char *suffix, char **lv,
+static void render_sample(buf *b, const kube_metric *m, const char *suffix, const char *lv,
                           const char *le, double v) {
   char num[64];
   buf_str(b, m->name);
@@ -432,8 +602,9 @@ static void render_sample(buf *b, const kube_metric *m, const char *suffix, char
       if (i) buf_str(b, ",");
       buf_str(b, m->labels[i]);
       buf_str(b, "=\"");
-      buf_escaped(b, lv[i], 1);
+      buf_escaped(b, lv, 1);
       buf_str(b, "\"");
+      lv += strlen(lv) + 1;
     }
     if (le) {
       if (m->nlabels) buf_str(b, ",");
@@ -460,20 +631,21 @@ static void render_family(buf *b, const kube_metric *m) {
   buf_str(b, types[m->type]);
   buf_str(b, "\n");
   for (const series *s = m->head; s; s = s->next) {
+    const char *lv = series_lv(m, s);
     if (m->type != KUBE_HISTOGRAM) {
-      render_sample(b, m, "", s->lv, NULL, s->value);
+      render_sample(b, m, "", lv, NULL, s->value);
       continue;
     }
     uint64_t cum = 0;
     char le[64];
     for (size_t i = 0; i < m->nbuckets; i++) {
-      cum += s->buckets[i];
-      render_sample(b, m, "_bucket", s->lv,
+      cum += s->h[1 + i];
+      render_sample(b, m, "_bucket", lv,
                     kube_metrics_format_value(m->bounds[i], le, sizeof(le)), (double)cum);
     }
-    render_sample(b, m, "_bucket", s->lv, "+Inf", (double)s->count);
-    render_sample(b, m, "_sum", s->lv, NULL, s->sum);
-    render_sample(b, m, "_count", s->lv, NULL, (double)s->count);
+    render_sample(b, m, "_bucket", lv, "+Inf", (double)s->h[0]);
+    render_sample(b, m, "_sum", lv, NULL, s->value);
+    render_sample(b, m, "_count", lv, NULL, (double)s->h[0]);
   }
 }
 

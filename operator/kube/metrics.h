@@ -7,8 +7,12 @@
  * (so modules may register lazily); a clash is MBCAS_EINVAL. Families render
  * sorted by name, series in creation order. Collectors (callbacks run just
  * before rendering) let a module publish a value it only knows when asked,
- * e.g. a queue depth. Series per family are capped (KUBE_METRICS_MAX_SERIES) so
- * a label fed from the network cannot grow memory without bound.
+ * e.g. a queue depth. Series per family are capped (KUBE_METRICS_MAX_SERIES,
+ * per family with kube_metric_set_limit) so a label fed from the network cannot
+ * grow memory without bound. Series are found through a hash table on their
+ * label values (an update costs the same at 20 or 20,000 series) and can be
+ * deleted: one at a time, by pattern, or mark-and-sweep (drop what a pass did not
+ * update), so per-pod series of deleted pods do not accumulate.
  *
  * Owns: families, series, copies of every name and label. Does not touch: HTTP
  * (httpserver.c serves the text). Thread safety: one mutex per registry; every
@@ -18,6 +22,7 @@
 #define MBCAS_KUBE_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "result.h"
 
@@ -72,6 +77,36 @@ mbcas_rc kube_metric_observe(kube_metric *m, const char *const *lv, double v); /
 double kube_metric_value(kube_metric *m, const char *const *lv);
 /* Sum of a histogram series (0 when absent). */
 double kube_metric_sum(kube_metric *m, const char *const *lv);
+
+/* ---- deleting series ----
+ * Delete the series with exactly these label values (as in kube_metric_set).
+ * MBCAS_ENOTFOUND when absent, MBCAS_EINVAL when m is NULL. */
+mbcas_rc kube_metric_delete(kube_metric *m, const char *const *lv);
+/* Delete every series matching pattern: one entry per label, a NULL entry matches
+ * any value (pattern NULL: all series). Returns how many went. O(series). E.g.
+ * every series of pod ns/p in a "market,node,namespace,pod,servicebudget" family:
+ *   kube_metric_delete_match(m, (const char *const[]){NULL, NULL, ns, p, NULL}); */
+size_t kube_metric_delete_match(kube_metric *m, const char *const *pattern);
+/* Delete every series of the family (the family stays registered). */
+void kube_metric_reset(kube_metric *m);
+/* Mark and sweep: kube_metric_mark returns a token; every update after it
+ * (add/inc/set/observe, also of an existing series) marks the series as seen;
+ * kube_metric_sweep then deletes the series matching pattern (as in
+ * delete_match) that were NOT updated since the token was taken, and returns
+ * how many. Marks from several callers may interleave: a sweep only drops series
+ * untouched since its own token. Typical, once per pass over the live objects:
+ *   uint32_t t = kube_metric_mark(m);
+ *   for each live pod: kube_metric_set(m, lv, v);
+ *   kube_metric_sweep(m, NULL, t);        (or a pattern: one market's series) */
+uint32_t kube_metric_mark(kube_metric *m);
+size_t kube_metric_sweep(kube_metric *m, const char *const *pattern, uint32_t mark);
+
+/* Cap on the series of this family (default KUBE_METRICS_MAX_SERIES); lowering
+ * it below the current count deletes nothing, it only stops new series.
+ * MBCAS_EINVAL for NULL or 0. */
+mbcas_rc kube_metric_set_limit(kube_metric *m, size_t max_series);
+/* Number of series in the family. */
+size_t kube_metric_len(kube_metric *m);
 
 /* Call fn(ud) before every render. Removed with kube_metrics_remove_collector
  * (match on fn and ud). */
