@@ -25,8 +25,12 @@ struct rec_kobs {
   kube_metric *alloc, *usage, *demand, *bid, *bshare, *ashare, *price, *resizes, *scales,
       *clearing, *step;
   ru_map *events;
+  ru_map *marks; /* market -> kube_metric_mark token taken at its last clearing */
   unsigned long created, patched, seq;
 };
+
+/* Per-pod series of up to this many pods (KUBE_METRICS_MAX_SERIES is 2,000). */
+#define POD_SERIES_MAX 50000
 
 static void k_pod_allocated(void *ud, const char *market, const char *node, const char *ns,
                             const char *pod, const char *sb, int64_t milli) {
@@ -70,10 +74,21 @@ static void k_scale(void *ud, act_outcome o) {
   kube_metric_inc(k->scales, lv);
 }
 
+/* After a market's clearing has set its pods' allocation gauges: drop that market's
+ * series that this clearing did not set (pods gone or no longer taking part), so deleted
+ * pods do not stay in /metrics. Markets clear one at a time; a token per market. */
 static void k_clearing(void *ud, const char *market, double secs) {
   rec_kobs *k = ud;
-  (void)market;
   kube_metric_observe(k->clearing, NULL, secs);
+  if (!market) return;
+  int created = 0;
+  uint32_t *t = ru_map_upsert(k->marks, market, &created);
+  if (!t) return;
+  if (!created) {
+    const char *pat[] = {market, NULL, NULL, NULL, NULL};
+    kube_metric_sweep(k->alloc, pat, *t);
+  }
+  *t = kube_metric_mark(k->alloc);
 }
 
 static void k_event(void *ud, const cJSON *obj, const char *type, const char *reason,
@@ -169,7 +184,8 @@ mbcas_rc rec_kobs_new(rec_kobs **out, kube_metrics *r, const rec_api *api, const
   snprintf(k->component, sizeof k->component, "%s", component ? component : "mbcas-operator");
   snprintf(k->instance, sizeof k->instance, "%s", instance ? instance : "mbcas-operator");
   k->events = ru_map_new(sizeof(ev_entry));
-  mbcas_rc rc = k->events ? MBCAS_OK : MBCAS_ENOMEM;
+  k->marks = ru_map_new(sizeof(uint32_t));
+  mbcas_rc rc = k->events && k->marks ? MBCAS_OK : MBCAS_ENOMEM;
 #define REG(call)                          \
   if (rc == MBCAS_OK) rc = (call);
   REG(kube_metrics_gauge(r, &k->alloc, "mbcas_pod_allocated_cpu_millicores",
@@ -198,6 +214,8 @@ mbcas_rc rec_kobs_new(rec_kobs **out, kube_metrics *r, const rec_api *api, const
                              "Size of each applied resize step (millicores).", NULL, step_buckets,
                              sizeof step_buckets / sizeof step_buckets[0]))
 #undef REG
+  if (rc == MBCAS_OK) rc = kube_metric_set_limit(k->alloc, POD_SERIES_MAX);
+  if (rc == MBCAS_OK) rc = kube_metric_set_limit(k->usage, POD_SERIES_MAX);
   if (rc != MBCAS_OK) {
     rec_kobs_free(k);
     return rc;
@@ -228,5 +246,6 @@ void rec_kobs_counts(const rec_kobs *k, unsigned long *created, unsigned long *p
 void rec_kobs_free(rec_kobs *k) {
   if (!k) return;
   ru_map_free(k->events);
+  ru_map_free(k->marks);
   free(k);
 }

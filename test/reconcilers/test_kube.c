@@ -208,6 +208,26 @@ static void test_observer(void **s) {
   assert_non_null(strstr(text, "mbcas_clearing_duration_seconds_count 1"));
   assert_non_null(strstr(text, "mbcas_resize_step_millicores_count 1"));
   free(text);
+  /* a pod that the next clearing of its market does not set leaves /metrics; another
+   * market's series stay */
+  o.pod_allocated(o.ud, "m2", "n1", "shop", "other", "api", 100);
+  o.clearing(o.ud, "m2", 0.001);
+  o.pod_allocated(o.ud, "m", "n1", "shop", "q", "web", 500);
+  o.clearing(o.ud, "m", 0.002);
+  assert_int_equal(kube_metrics_render(reg, &text, NULL), MBCAS_OK);
+  assert_null(strstr(text, "pod=\"p\",servicebudget"));
+  assert_non_null(strstr(text, "pod=\"q\",servicebudget=\"web\"} 500"));
+  assert_non_null(strstr(text, "pod=\"other\",servicebudget=\"api\"} 100"));
+  free(text);
+  /* more pods than the registry's default cap of 2,000 are exported */
+  char pn[32];
+  for (int i = 0; i < 2500; i++) {
+    snprintf(pn, sizeof pn, "p%d", i);
+    o.pod_allocated(o.ud, "m", "n1", "shop", pn, "web", i);
+  }
+  assert_int_equal(kube_metrics_render(reg, &text, NULL), MBCAS_OK);
+  assert_non_null(strstr(text, "pod=\"p2499\""));
+  free(text);
   /* Events: created once, then aggregated by (object, reason) */
   cJSON *obj = cJSON_Parse("{\"apiVersion\":\"mbcas.io/v1alpha1\",\"kind\":\"ServiceBudget\","
                            "\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\",\"uid\":\"u1\"}}");
