@@ -471,13 +471,15 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
     mp->usage_m = use >= 0 ? (int64_t)use : -1;
     mp->last_change_at = p->last_change_at;
     mp->need_m = 0;
-    if (c->need_util > 0)
+    if (cap_m > c->pod_cpu_m) /* burst mode: exactly the operator's call (ServiceBudget
+                                 spec.cpu.base), replayable from status */
+      mp->need_m = market_need_burst_step(p->alloc_m, p->dem.smoothed, c->need_util, c->pod_cpu_m,
+                                          c->need_hold_s > 0 ? exp2(-c->step_s / c->need_hold_s) : 0);
+    else if (c->need_util > 0) /* demand-justified caps below the pod size (§8) */
       mp->need_m = market_need_hold(&p->need,
                                     market_need_m(p->alloc_m, mp->usage_m, p->dem.smoothed,
                                                   c->need_util, c->need_headroom_m),
                                     now, c->need_hold_s);
-    if (cap_m > c->pod_cpu_m) /* burst mode: the base size is the least a pod keeps */
-      mp->need_m = market_need_burst(mp->need_m, c->pod_cpu_m);
     m->idx[np] = i;
     np++;
   }

@@ -145,6 +145,17 @@ int64_t market_need_burst(int64_t need_m, int64_t base_m) {
   return need_m > base_m ? need_m : base_m;
 }
 
+int64_t market_need_burst_step(int64_t current_m, double demand, double target_util,
+                               int64_t base_m, double decay) {
+  if (base_m <= 0 || !(target_util > 0 && target_util <= 1)) return 0;
+  if (current_m <= 0) return base_m;
+  int64_t need = market_need_m(current_m, -1, demand, target_util, 0);
+  double d = decay > 0 ? (decay < 1 ? decay : 1) : 0; /* NaN -> 0 */
+  double held = ceil((double)current_m * d - 1e-9);
+  if (held > (double)need) need = (int64_t)held;
+  return market_need_burst(need, base_m);
+}
+
 static mbcas_rc validate(const market_input *in, mbcas_err *err) {
   if (in->n_nodes > 0 && !in->nodes)
     return mbcas_err_set(err, MBCAS_EINVAL, "nodes", "NULL with n_nodes > 0");

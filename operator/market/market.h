@@ -133,6 +133,16 @@ int64_t market_need_hold(market_need_state *st, int64_t need_m, double now, doub
  * (no limit) or base_m <= 0 returns need_m. */
 int64_t market_need_burst(int64_t need_m, int64_t base_m);
 
+/* Burst sizing in one call, from what ServiceBudget status records (so a clearing stays
+ * replayable from status): the need justified by the pod's demand on its current
+ * allocation, market_need_m(current_m, -1, demand, target_util, 0), held so that the
+ * allocation falls no faster than a half-life: at least ceil(current_m x decay) with
+ * decay = 2^(-interval / half-life) in [0, 1]; never below base_m (market_need_burst).
+ * Returns 0 (no limit) when base_m <= 0 or target_util is not in (0, 1]; base_m when
+ * current_m <= 0 (a pod not sized yet starts at the base). */
+int64_t market_need_burst_step(int64_t current_m, double demand, double target_util,
+                               int64_t base_m, double decay);
+
 /* Clear every node of the market. out->nodes and out->allocs must be caller-allocated
  * with n_nodes and n_parts entries. Errors: MBCAS_EINVAL with field "parts[i].node"
  * (index out of range), "parts[i].budget_share"/"demand" (negative or non-finite),

@@ -200,6 +200,22 @@ static void test_need_burst(void **state) {
   assert_int_equal(market_need_burst(market_need_hold(&st, 500, 60, 60), 1000), 1000);
 }
 
+/* The replayable burst step: grows on demand, falls no faster than the decay, never
+ * below the base. */
+static void test_need_burst_step(void **state) {
+  (void)state;
+  double half = 0.5; /* one half-life per interval */
+  assert_int_equal(market_need_burst_step(1000, 0.9, 0.75, 1000, half), 1200); /* 1000 x .9/.75 */
+  assert_int_equal(market_need_burst_step(1500, 0.2, 0.75, 1000, half), 1000); /* 750 -> base */
+  assert_int_equal(market_need_burst_step(3000, 0.2, 0.75, 1000, half), 1500); /* held */
+  assert_int_equal(market_need_burst_step(3000, 0.2, 0.75, 1000, 0), 1000);    /* no hold */
+  assert_int_equal(market_need_burst_step(3000, 0.2, 0.75, 1000, NAN), 1000);
+  assert_int_equal(market_need_burst_step(3000, 0.2, 0.75, 1000, 7), 3000);    /* clamped to 1 */
+  assert_int_equal(market_need_burst_step(0, 0.9, 0.75, 1000, half), 1000);    /* not sized */
+  assert_int_equal(market_need_burst_step(1000, 0.9, 0.75, 0, half), 0);       /* no base */
+  assert_int_equal(market_need_burst_step(1000, 0.9, 0, 1000, half), 0);       /* bad util */
+}
+
 /* Property: with need caps, market_clear is exactly the clearing rule with the effective
  * caps clamp(need, floor, cap): same allocations as clearing_solve on those caps, within
  * bounds, never above capacity, work-conserving when the effective caps do not fit. */
@@ -416,7 +432,7 @@ int main(void) {
       cmocka_unit_test(test_invalid),          cmocka_unit_test(test_random_markets),
       cmocka_unit_test(test_splitting_gains_nothing),
       cmocka_unit_test(test_need_caps),        cmocka_unit_test(test_need_m),
-      cmocka_unit_test(test_need_hold),        cmocka_unit_test(test_need_random), cmocka_unit_test(test_need_burst),
+      cmocka_unit_test(test_need_hold),        cmocka_unit_test(test_need_random), cmocka_unit_test(test_need_burst), cmocka_unit_test(test_need_burst_step),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
