@@ -144,6 +144,17 @@ static void sm_report_invalid(rec_ctx *c, const cJSON *obj, const char *msg, dou
 }
 
 /* Order of pointers (qsort/bsearch over the participants' records). */
+/* Burst sizing (ServiceBudget spec.cpu.base): a pod's need is its demand on its current
+ * allocation at this utilization, falling no faster than this half-life; see
+ * market_need_burst_step. Both are fixed so that a clearing is replayable from status. */
+#define BURST_UTIL 0.75
+#define BURST_HALF_LIFE_S 60.0
+
+static double burst_decay(const sm_spec *spec) {
+  double interval = (double)spec->clearing_interval_ms / 1000.0;
+  return exp2(-(interval > 0 ? interval : 15.0) / BURST_HALF_LIFE_S);
+}
+
 /* Proactive mode (the service's AgentPolicy spec.forecast): keep the service's forecast
  * in step with the policy, feed it the service's CPU demand (sum over its participants of
  * demand x current allocation) and fill the horizontal inputs: the upper forecast over
@@ -170,7 +181,7 @@ static void svc_forecast(rec_svc *svc, rec_svc_state *ss, const market_participa
     const market_participant *mp = &parts[svc->first_part + j];
     double d = svc->pod_demand[j];
     if (d > 0 && d <= 1) load += d * (double)mp->current_m;
-    caps += (double)mp->cap_m;
+    caps += svc->spec.has_cpu_base ? (double)svc->spec.cpu_base_milli : (double)mp->cap_m;
   }
   rec_proactive_observe(ss->fc, now, load);
   hc->forecast_target_demand = hc->scale_out_demand;
@@ -363,6 +374,9 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
       if (act_container_cpu(&cur, pod, container, pol) != MBCAS_OK) cur = 0;
       mp->current_m = cur;
       mp->usage_m = -1;
+      if (sp->has_cpu_base)
+        mp->need_m = market_need_burst_step(cur, mp->demand, BURST_UTIL, sp->cpu_base_milli,
+                                            burst_decay(&sm->spec));
       rec_pod_state *ps = ru_map_get(c->pods, pk);
       mp->last_change_at = ps && ps->last_change_at > 0 ? ps->last_change_at : -1;
     }
@@ -412,12 +426,24 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
     memset(&ob, 0, sizeof ob);
     ob.replicas = svc->spec_replicas;
     ob.pods = (int32_t)svc->n_pods;
+    /* with burst sizing, replicas are planned on the base: a pod at its base counts as
+     * at cap, and demand is measured against the base (horizontal_service_demand) */
+    int64_t *al = sp->has_cpu_base ? calloc(svc->n_pods ? svc->n_pods : 1, sizeof *al) : NULL;
+    int64_t *bs = sp->has_cpu_base ? calloc(svc->n_pods ? svc->n_pods : 1, sizeof *bs) : NULL;
     for (size_t j = 0; j < svc->n_pods; j++) {
       const market_alloc *a = &out.allocs[svc->first_part + j];
-      if (horizontal_pod_at_cap(&hc, a->guarded.desired_m, parts[svc->first_part + j].cap_m))
-        ob.pods_at_cap++;
+      int64_t cap = sp->has_cpu_base ? sp->cpu_base_milli : parts[svc->first_part + j].cap_m;
+      if (horizontal_pod_at_cap(&hc, a->guarded.desired_m, cap)) ob.pods_at_cap++;
+      if (al && bs) {
+        al[j] = parts[svc->first_part + j].current_m;
+        bs[j] = sp->cpu_base_milli;
+      }
     }
     ob.demand = svc->has_demand ? svc->demand : 0;
+    if (al && bs && svc->pod_demand)
+      ob.demand = horizontal_service_demand(al, svc->pod_demand, bs, svc->n_pods);
+    free(al);
+    free(bs);
     ob.market_replicas = market_replicas;
     ob.market_ceiling = sm->spec.horizontal.max_replicas_total;
     svc_forecast(svc, ss, parts, interval, now, &hc, &ob);
@@ -710,6 +736,9 @@ mbcas_rc rec_market_replay(int64_t *out_desired, size_t out_cap, size_t *n_out,
       if (mp->cap_m < mp->floor_m) mp->cap_m = mp->floor_m;
       mp->current_m = a->has_previous ? a->previous_milli : 0;
       mp->usage_m = -1;
+      if (sp->has_cpu_base)
+        mp->need_m = market_need_burst_step(mp->current_m, mp->demand, BURST_UTIL,
+                                            sp->cpu_base_milli, burst_decay(&sm->spec));
       mp->last_change_at = -1;
     }
   }

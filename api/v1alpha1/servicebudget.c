@@ -110,9 +110,15 @@ mbcas_rc sb_spec_from_json(sb_spec *s, const cJSON *sj, mbcas_err *err) {
     TRY(ju_quantity_milli(&s->cpu_min_milli, NULL, cpu, "min", "spec.cpu", 0, err));
     TRY(ju_quantity_milli(&s->cpu_max_milli, &hm, cpu, "max", "spec.cpu", 0, err));
     s->has_cpu_max = hm;
+    TRY(ju_quantity_milli(&s->cpu_base_milli, &hm, cpu, "base", "spec.cpu", 0, err));
+    s->has_cpu_base = hm;
   }
   if (s->has_cpu_max && s->cpu_min_milli > s->cpu_max_milli)
     return mbcas_err_set(err, MBCAS_EINVAL, "spec.cpu.min", "must not exceed spec.cpu.max");
+  if (s->has_cpu_base && (!s->has_cpu_max || s->cpu_base_milli < s->cpu_min_milli ||
+                          s->cpu_base_milli > s->cpu_max_milli))
+    return mbcas_err_set(err, MBCAS_EINVAL, "spec.cpu.base",
+                         "needs spec.cpu.max and must lie between spec.cpu.min and spec.cpu.max");
 
   const cJSON *r;
   TRY(ju_object(&r, sj, "replicas", P, 0, err));

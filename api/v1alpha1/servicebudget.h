@@ -68,6 +68,8 @@ typedef struct sb_spec {
   int64_t cpu_min_milli; /* default 100m */
   bool has_cpu_max;
   int64_t cpu_max_milli;
+  bool has_cpu_base;     /* burst sizing (needs max; min <= base <= max) */
+  int64_t cpu_base_milli;
   bool has_replicas;    /* absent: never scale horizontally */
   int32_t replicas_min; /* default 1 */
   bool has_replicas_max;

@@ -74,6 +74,8 @@ CEL_TWINS = {
         lambda s: s['scaleInDemand'] < s['scaleOutDemand'],
     "!has(self.max) || quantity(string(self.min)).compareTo(quantity(string(self.max))) <= 0":
         lambda s: not _has(s, 'max') or quantity(s['min']) <= quantity(s['max']),
+    "!has(self.base) || (has(self.max) && quantity(string(self.min)).compareTo(quantity(string(self.base))) <= 0 && quantity(string(self.base)).compareTo(quantity(string(self.max))) <= 0)":
+        lambda s: not _has(s, 'base') or (_has(s, 'max') and quantity(s['min']) <= quantity(s['base']) <= quantity(s['max'])),
     "!has(self.max) || self.min <= self.max":
         lambda s: not _has(s, 'max') or s['min'] <= s['max'],
     "self.combine != 'WeightedSum' || (self.signals.map(s, s.weight).sum() >= 0.999 && self.signals.map(s, s.weight).sum() <= 1.001)":

@@ -552,6 +552,64 @@ static void test_forecast_hold(void **s) {
   assert_true(forecast_hold(1, 50) < 3); /* trusted after 40 clearings: it follows it */
 }
 
+/* Burst sizing (ServiceBudget spec.cpu.base 1): web, pressed (usage at its 1-CPU limit),
+ * grows in place above the base instead of taking its 3-CPU cap; when the pressure goes,
+ * it falls back to the base within a few clearings and never below it. The recorded
+ * decision replays from status alone. */
+static int64_t burst_limit(fx *x) { return pod_limit(x, POD_WEB); }
+
+static void test_burst(void **s) {
+  (void)s;
+  fx *x = fx_new("Enforce");
+  fake_put_json(x->f, AP_FC,
+                "{\"metadata\":{\"name\":\"fc\",\"namespace\":\"shop\",\"generation\":1},"
+                "\"spec\":{\"signals\":[{\"name\":\"cpu\",\"resource\":{\"name\":\"cpu\",\"relativeTo\":\"Limit\"},"
+                "\"target\":0.8}],\"smoothing\":{\"halfLife\":\"0\"}}}");
+  char extra[128];
+  snprintf(extra, sizeof extra, ",\"agentPolicyRef\":{\"name\":\"fc\"}");
+  char sb[1024];
+  snprintf(sb, sizeof sb, "%s", sb_json("web", "m", 300, "100m", "3", extra));
+  char *base = strstr(sb, "\"max\":\"3\"");
+  assert_non_null(base);
+  char fixed[1100];
+  snprintf(fixed, sizeof fixed, "%.*s\"max\":\"3\",\"base\":\"1\"%s", (int)(base - sb), sb,
+           base + strlen("\"max\":\"3\""));
+  fake_put_json(x->f, SB_WEB, fixed);
+  fx_start(x);
+  cycle(x, NOW); /* usage 1 of a 1-CPU limit: pressed */
+  int64_t up = burst_limit(x);
+  assert_true(up > 1000 && up < 3000);
+  assert_int_equal(up, 1334); /* ceil(1000 x 1 / 0.75) */
+  /* replayable from status */
+  scalingmarket *sm = NULL;
+  servicebudget *sbs[2] = {NULL, NULL};
+  assert_int_equal(sm_parse(&sm, fake_obj(x->f, MKT), NULL), MBCAS_OK);
+  assert_int_equal(sb_parse(&sbs[0], fake_obj(x->f, SB_WEB), NULL), MBCAS_OK);
+  assert_int_equal(sb_parse(&sbs[1], fake_obj(x->f, SB_API), NULL), MBCAS_OK);
+  int64_t got[8];
+  size_t n = 0;
+  assert_int_equal(rec_market_replay(got, 8, &n, sm, (const servicebudget *const *)sbs, 2, NULL), MBCAS_OK);
+  assert_int_equal(got[0], sbs[0]->status.allocations[0].cpu_milli);
+  assert_int_equal(got[0], 1334);
+  sm_free(sm);
+  sb_free(sbs[0]);
+  sb_free(sbs[1]);
+  /* the pressure goes: back to the base, not below */
+  fake_put_json(x->f, METRICS,
+                "{\"items\":[{\"metadata\":{\"name\":\"web-1\",\"namespace\":\"shop\"},\"containers\":[{\"name\":\"app\",\"usage\":{\"cpu\":\"150m\"}}]},"
+                "{\"metadata\":{\"name\":\"api-1\",\"namespace\":\"shop\"},\"containers\":[{\"name\":\"app\",\"usage\":{\"cpu\":\"1\"}}]}]}");
+  int64_t prev = up;
+  for (int i = 1; i <= 8; i++) {
+    cycle(x, NOW + 15.0 * i);
+    int64_t l = burst_limit(x);
+    assert_true(l <= prev);  /* falls ... */
+    assert_true(l >= 1000);  /* ... never below the base */
+    prev = l;
+  }
+  assert_int_equal(prev, 1000);
+  fx_free(x);
+}
+
 static void test_policy_pod_signal(void **s) {
   (void)s;
   fx *x = fx_new("Enforce");
@@ -722,7 +780,7 @@ int main(void) {
       cmocka_unit_test(test_invalid_market),  cmocka_unit_test(test_resume),
       cmocka_unit_test(test_resume_only),
       cmocka_unit_test(test_replay),          cmocka_unit_test(test_resize_unsupported),
-      cmocka_unit_test(test_status_failure),  cmocka_unit_test(test_scale_out), cmocka_unit_test(test_forecast_hold),
+      cmocka_unit_test(test_status_failure),  cmocka_unit_test(test_scale_out), cmocka_unit_test(test_forecast_hold), cmocka_unit_test(test_burst),
       cmocka_unit_test(test_policy_pod_signal), cmocka_unit_test(test_market_helpers),
       cmocka_unit_test(test_stale_pending_not_resumed), cmocka_unit_test(test_stop),
       cmocka_unit_test(test_cached_workload), cmocka_unit_test(test_changed_first),

@@ -58,7 +58,7 @@ static void test_full_spec(void **st) {
       "{\"marketRef\":{\"name\":\"m\"},\"targetRef\":{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\","
       "\"name\":\"db\"},\"agentPolicyRef\":{\"name\":\"db-cpu\"},\"budget\":\"2.5\",\"container\":"
       "\"postgres\","
-      "\"cpu\":{\"min\":\"250m\",\"max\":2},\"replicas\":{\"min\":2,\"max\":5}}",
+      "\"cpu\":{\"min\":\"250m\",\"max\":2,\"base\":\"1\"},\"replicas\":{\"min\":2,\"max\":5}}",
       &err, &rc);
   if (rc) fail_msg("%s: %s", err.field, err.msg);
   const sb_spec *s = &sb->spec;
@@ -69,6 +69,8 @@ static void test_full_spec(void **st) {
   assert_string_equal(s->container, "postgres");
   assert_int_equal(s->cpu_min_milli, 250);
   assert_int_equal(s->cpu_max_milli, 2000);
+  assert_true(s->has_cpu_base);
+  assert_int_equal(s->cpu_base_milli, 1000);
   assert_true(s->has_replicas && s->has_replicas_max);
   assert_int_equal(s->replicas_min, 2);
   assert_int_equal(s->replicas_max, 5);
@@ -109,6 +111,10 @@ static void test_errors(void **st) {
       {"{" BASE ",\"budget\":1,\"container\":\"Main\"}", "spec.container"},
       {"{" BASE ",\"budget\":1,\"container\":\"\"}", "spec.container"},
       {"{" BASE ",\"budget\":1,\"cpu\":{\"min\":\"2\",\"max\":\"500m\"}}", "spec.cpu.min"},
+      {"{" BASE ",\"budget\":1,\"cpu\":{\"max\":\"1\",\"base\":\"2\"}}", "spec.cpu.base"},
+      {"{" BASE ",\"budget\":1,\"cpu\":{\"min\":\"500m\",\"max\":\"1\",\"base\":\"200m\"}}", "spec.cpu.base"},
+      {"{" BASE ",\"budget\":1,\"cpu\":{\"base\":\"1\"}}", "spec.cpu.base"},
+      {"{" BASE ",\"budget\":1,\"cpu\":{\"max\":\"1\",\"base\":\"x\"}}", "spec.cpu.base"},
       {"{" BASE ",\"budget\":1,\"cpu\":{\"max\":\"50m\"}}", "spec.cpu.min"}, /* default floor 100m > cap */
       {"{" BASE ",\"budget\":1,\"cpu\":{\"min\":\"x\"}}", "spec.cpu.min"},
       {"{" BASE ",\"budget\":1,\"cpu\":{\"max\":\"-1\"}}", "spec.cpu.max"},
