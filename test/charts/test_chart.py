@@ -74,7 +74,9 @@ class ChartTest(unittest.TestCase):
             values = yaml.safe_load(f)
         jsonschema.validate(values, schema)
         for bad in ({"replicaCount": 0}, {"logLevel": "loud"}, {"unknownKey": 1},
-                    {"clearingInterval": "fast"}, {"image": {"repository": "", "pullPolicy": "IfNotPresent"}}):
+                    {"clearingInterval": "fast"}, {"image": {"repository": "", "pullPolicy": "IfNotPresent"}},
+                    {"statusWriters": 0}, {"statusWriters": 33}, {"kubeAPI": {"qps": 0, "burst": 10}},
+                    {"kubeAPI": {"qps": 10}}):
             v = dict(values)
             v.update(bad)
             with self.assertRaises(jsonschema.ValidationError, msg=str(bad)):
@@ -98,6 +100,9 @@ class ChartTest(unittest.TestCase):
         args = by_key(render(ALL_ON)[0])[("Deployment", "mbcas-controller-manager")]["spec"]["template"]["spec"]["containers"][0]["args"]
         self.assertIn("--clearing-interval=30s", args)
         self.assertIn("--namespace=shop", args)
+        self.assertIn("--kube-api-qps=200", args)
+        self.assertIn("--kube-api-burst=400", args)
+        self.assertIn("--status-writers=8", args)
 
     def test_deployment_is_hardened(self):
         dep = by_key(render()[0])[("Deployment", "mbcas-controller-manager")]
