@@ -48,5 +48,39 @@ class Horizontal(unittest.TestCase):
             self.assertEqual(op.stop(), 0)
 
 
+def sc_burst():
+    # replicas fixed at 1: only the in-place burst (ServiceBudget spec.cpu.base) acts
+    m = market()
+    return scenario([workload("pulse", 1, SPIKE)],
+                    objects=[m, policy("fast", CPU_SIGNAL, half_life="1s"),
+                             budget("pulse", 100, cpu={"min": "200m", "base": "1", "max": "2"},
+                                    policy="fast", replicas={"min": 1, "max": 1})],
+                    nodes=2, cpu="4")
+
+
+class Burst(unittest.TestCase):
+    def test_burst_above_base_and_back(self):
+        """A pressed pod grows in place above its base (up to max), never scales out,
+        and falls back to the base, never below it, once the spike is over."""
+        with Cluster(sc_burst()) as c:
+            op = c.operator("--clearing-interval=1s")
+            limits = []
+
+            def limit():
+                ps = c.pods("pulse")
+                v = pod_limit(ps[0]) if ps else 0
+                limits.append(v)
+                return v
+            c.wait(lambda: limit() > 1000, timeout=30, what="in-place growth above the base")
+            c.wait(lambda: limit() == 1000, timeout=60, what="back to the base after the spike")
+            grown = [v for v in limits if v > 1000]
+            self.assertTrue(grown)
+            self.assertLessEqual(max(limits), 2000)
+            self.assertGreaterEqual(min(v for v in limits if v), 1000)
+            self.assertEqual(c.deployment("pulse")["spec"]["replicas"], 1)
+            self.assertIn("Resized", [e["reason"] for e in c.events("pulse")])
+            self.assertEqual(op.stop(), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
