@@ -225,6 +225,7 @@ void rec_policy_evaluate(rec_ctx *c, const rec_snapshot *snap, rec_svc *svc,
   } else {
     ap_spec_builtin(spec);
   }
+  rec_forecast_settings_of(&svc->forecast, spec);
   demand_config cfg;
   demand_config_default(&cfg);
   cfg.combine = spec->combine == AP_COMBINE_WEIGHTED_SUM ? DEMAND_COMBINE_WEIGHTED_SUM : DEMAND_COMBINE_MAX;

@@ -9,6 +9,7 @@
 #include "agentpolicy.h"
 #include "demand.h"
 #include "horizontal.h"
+#include "proactive.h"
 #include "reconciler.h"
 #include "recutil.h"
 #include "scalingmarket.h"
@@ -120,6 +121,7 @@ typedef struct rec_svc {
   double demand, bid, budget_share, allocation_share;
   sb_outcome outcome;      /* status.lastDecision.outcome (SB_OUTCOME_NONE: none) */
   double *pod_demand;      /* per participant (pods[j]): its status.podDemands value */
+  rec_forecast_settings forecast; /* its AgentPolicy's spec.forecast (rec_policy_evaluate) */
 } rec_svc;
 
 /* servicebudget.c */

@@ -21,14 +21,25 @@
 
 typedef struct rec_proactive rec_proactive;
 
-/* A fresh forecast for ap's settings, observed every interval_s (the market's clearing
- * interval, > 0). *out = NULL (and MBCAS_OK) when ap is NULL, forecasting is off or the
- * method is None. Errors: MBCAS_EINVAL for settings the engine refuses, MBCAS_ENOMEM. */
-mbcas_rc rec_proactive_new(rec_proactive **out, const ap_spec *ap, double interval_s,
-                           mbcas_err *err);
+/* What a forecast is made from: an AgentPolicy's spec.forecast, copied when the demand
+ * stage reads the policy (rec_policy_evaluate), so the clearing does not parse it again. */
+typedef struct rec_forecast_settings {
+  int on;                 /* enabled with method HoltWinters */
+  int64_t horizon_ms, lead_ms, season_ms;
+  double error_band;
+} rec_forecast_settings;
+
+/* The settings of ap (NULL: forecasting off). */
+void rec_forecast_settings_of(rec_forecast_settings *out, const ap_spec *ap);
+
+/* A fresh forecast for these settings, observed every interval_s (the market's clearing
+ * interval, > 0). *out = NULL (and MBCAS_OK) when fs is NULL or not on. Errors:
+ * MBCAS_EINVAL for settings the engine refuses, MBCAS_ENOMEM. */
+mbcas_rc rec_proactive_new(rec_proactive **out, const rec_forecast_settings *fs,
+                           double interval_s, mbcas_err *err);
 /* 1 when p was made for exactly these settings and interval (else replace it); a NULL p
  * matches settings that need no forecast. */
-int rec_proactive_same(const rec_proactive *p, const ap_spec *ap, double interval_s);
+int rec_proactive_same(const rec_proactive *p, const rec_forecast_settings *fs, double interval_s);
 /* Feed the service's CPU demand in millicores observed at now (seconds, increasing).
  * Negative or non-finite values and times not after the last are ignored. */
 void rec_proactive_observe(rec_proactive *p, double now, double demand_m);

@@ -23,6 +23,9 @@
 
 /* Called for each element of a list's "items" (borrowed for the call); non-zero stops. */
 typedef int (*rec_item_fn)(void *ud, const cJSON *item);
+/* fn over every item of a List already read whole (until fn returns non-zero): what a
+ * get_items falls back to (recutil.c). */
+void rec_list_each(const cJSON *list, rec_item_fn fn, void *ud);
 
 typedef struct rec_api {
   void *ctx;

@@ -112,11 +112,7 @@ static mbcas_rc k_get_items(void *ctx, const char *path, rec_item_fn fn, void *u
             mbcas_strerror(rc));
   cJSON *list = NULL;
   rc = k_get(ctx, path, &list);
-  if (rc == MBCAS_OK) {
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
-      if (fn(ud, it) != 0) break;
-  }
+  if (rc == MBCAS_OK) rec_list_each(list, fn, ud);
   cJSON_Delete(list);
   return rc;
 }

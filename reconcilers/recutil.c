@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "recapi.h"
+
 const cJSON *ru_get(const cJSON *o, const char *path) {
   char key[128];
   const char *p = path;
@@ -336,4 +338,11 @@ size_t ru_map_sweep(ru_map *m) {
     }
   }
   return removed;
+}
+
+void rec_list_each(const cJSON *list, rec_item_fn fn, void *ud) {
+  const cJSON *it;
+  if (!fn) return;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
+    if (fn(ud, it) != 0) break;
 }

@@ -163,18 +163,14 @@ static double burst_decay(const sm_spec *spec) {
 static void svc_forecast(rec_svc *svc, rec_svc_state *ss, const market_participant *parts,
                          double interval_s, double now, horizontal_config *hc,
                          horizontal_observation *ob) {
-  agentpolicy *ap = NULL;
-  const ap_spec *aps = NULL;
-  if (svc->policy_obj && ap_parse(&ap, svc->policy_obj, NULL) == MBCAS_OK) aps = &ap->spec;
-  if (!rec_proactive_same(ss->fc, aps, interval_s)) {
+  if (!rec_proactive_same(ss->fc, &svc->forecast, interval_s)) {
     rec_proactive_free(ss->fc);
     ss->fc = NULL;
     mbcas_err err;
     mbcas_err_clear(&err);
-    if (rec_proactive_new(&ss->fc, aps, interval_s, &err) != MBCAS_OK)
+    if (rec_proactive_new(&ss->fc, &svc->forecast, interval_s, &err) != MBCAS_OK)
       LOG_WARN("forecast off", "servicebudget=%s error=\"%s\"", svc->key, err.msg);
   }
-  ap_free(ap);
   if (!ss->fc || svc->n_pods == 0 || !svc->pod_demand || ob->replicas <= 0) return;
   double load = 0, caps = 0;
   for (size_t j = 0; j < svc->n_pods; j++) {

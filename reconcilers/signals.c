@@ -204,11 +204,7 @@ mbcas_rc sig_each_pod_metrics(const rec_api *api, const char *ns, rec_item_fn fn
   if (api->get_items) return api->get_items(api->ctx, path, fn, ud);
   cJSON *list = NULL;
   mbcas_rc rc = api->get(api->ctx, path, &list);
-  if (rc == MBCAS_OK) {
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
-      if (fn(ud, it) != 0) break;
-  }
+  if (rc == MBCAS_OK) rec_list_each(list, fn, ud);
   cJSON_Delete(list);
   return rc;
 }

@@ -183,7 +183,7 @@ void forecast_band_init(forecast_band *b, double lead_s, double alpha) {
   memset(b, 0, sizeof *b);
   b->lead_s = lead_s > 0 && isfinite(lead_s) ? lead_s : 60.0;
   b->alpha = alpha > 0 && alpha <= 1 ? alpha : 0.025;
-  b->var = -1;
+  b->mae = -1;
 }
 
 void forecast_band_observe(forecast_band *b, const forecast_state *st, double t, double value) {
@@ -192,7 +192,7 @@ void forecast_band_observe(forecast_band *b, const forecast_state *st, double t,
   if (b->count > 0 && !(t > b->at[last] - b->lead_s)) return; /* time went backwards */
   while (b->count > 0 && b->at[b->head] <= t) {
     double e = fabs(value - b->pred[b->head]);
-    b->var = b->var < 0 ? e : (1 - b->alpha) * b->var + b->alpha * e;
+    b->mae = b->mae < 0 ? e : (1 - b->alpha) * b->mae + b->alpha * e;
     b->resolved++;
     b->head = (b->head + 1) % FORECAST_BAND_RING;
     b->count--;
@@ -208,7 +208,7 @@ void forecast_band_observe(forecast_band *b, const forecast_state *st, double t,
 }
 
 double forecast_band_sd(const forecast_band *b) {
-  return b && b->var > 0 ? 1.2533141373155001 * b->var : 0.0; /* sqrt(pi/2) x MAE */
+  return b && b->mae > 0 ? 1.2533141373155001 * b->mae : 0.0; /* sqrt(pi/2) x MAE */
 }
 
 int forecast_band_ready(const forecast_band *b, size_t min_resolved) {

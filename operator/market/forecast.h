@@ -71,7 +71,7 @@ double forecast_predict_max(const forecast_state *st, double horizon_s, double s
 typedef struct forecast_band {
   double lead_s; /* horizon whose errors are tracked, seconds (> 0) */
   double alpha;  /* EWMA weight of each resolved error, (0, 1] */
-  double var;    /* EWMA of absolute errors; < 0: none resolved yet */
+  double mae;    /* EWMA of absolute errors; < 0: none resolved yet */
   size_t resolved; /* predictions resolved so far */
   size_t head, count;                  /* pending predictions, oldest at head */
   double at[FORECAST_BAND_RING];       /* target time of each pending prediction */

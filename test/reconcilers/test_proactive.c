@@ -21,42 +21,58 @@ static ap_spec spec(void) {
   return s;
 }
 
+/* The settings as the demand stage copies them from an AgentPolicy. */
+static const rec_forecast_settings *fs(const ap_spec *ap) {
+  static rec_forecast_settings out;
+  rec_forecast_settings_of(&out, ap);
+  return &out;
+}
+
 /* No forecast: off, method None, NULL policy; settings changes are noticed. */
 static void test_off_and_same(void **st) {
   (void)st;
   rec_proactive *p = (rec_proactive *)1;
   ap_spec s = spec();
   s.forecast_enabled = false;
-  assert_int_equal(rec_proactive_new(&p, &s, 15, NULL), MBCAS_OK);
+  assert_int_equal(rec_proactive_new(&p, fs(&s), 15, NULL), MBCAS_OK);
   assert_null(p);
-  assert_true(rec_proactive_same(NULL, &s, 15));
+  assert_true(rec_proactive_same(NULL, fs(&s), 15));
   s = spec();
   s.forecast_method = AP_FORECAST_NONE;
-  assert_int_equal(rec_proactive_new(&p, &s, 15, NULL), MBCAS_OK);
+  assert_int_equal(rec_proactive_new(&p, fs(&s), 15, NULL), MBCAS_OK);
   assert_null(p);
-  assert_int_equal(rec_proactive_new(&p, NULL, 15, NULL), MBCAS_OK);
+  assert_int_equal(rec_proactive_new(&p, fs(NULL), 15, NULL), MBCAS_OK);
   assert_null(p);
   s = spec();
-  assert_false(rec_proactive_same(NULL, &s, 15));
-  assert_int_equal(rec_proactive_new(&p, &s, 15, NULL), MBCAS_OK);
+  assert_false(rec_proactive_same(NULL, fs(&s), 15));
+  assert_int_equal(rec_proactive_new(&p, fs(&s), 15, NULL), MBCAS_OK);
   assert_non_null(p);
-  assert_true(rec_proactive_same(p, &s, 15));
-  assert_false(rec_proactive_same(p, &s, 30));
+  assert_true(rec_proactive_same(p, fs(&s), 15));
+  assert_false(rec_proactive_same(p, fs(&s), 30));
   s.forecast_error_band = 1;
-  assert_false(rec_proactive_same(p, &s, 15));
+  assert_false(rec_proactive_same(p, fs(&s), 15));
   s = spec();
   s.forecast_lead_ms = 30000;
-  assert_false(rec_proactive_same(p, &s, 15));
+  assert_false(rec_proactive_same(p, fs(&s), 15));
   s.forecast_enabled = false;
-  assert_false(rec_proactive_same(p, &s, 15));
+  assert_false(rec_proactive_same(p, fs(&s), 15));
   rec_proactive_free(p);
   rec_proactive_free(NULL);
+  assert_int_equal(rec_proactive_new(&p, NULL, 15, NULL), MBCAS_OK);
+  assert_null(p);
+  rec_forecast_settings f;
+  rec_forecast_settings_of(&f, NULL);
+  assert_false(f.on);
+  s = spec();
+  rec_forecast_settings_of(&f, &s);
+  assert_true(f.on && f.horizon_ms == 300000 && f.lead_ms == 60000 && f.error_band == 0.5);
+  rec_forecast_settings_of(NULL, &s);
   /* bad interval */
   s = spec();
   mbcas_err e;
-  assert_int_equal(rec_proactive_new(&p, &s, 0, &e), MBCAS_EINVAL);
+  assert_int_equal(rec_proactive_new(&p, fs(&s), 0, &e), MBCAS_EINVAL);
   assert_null(p);
-  assert_int_equal(rec_proactive_new(NULL, &s, 15, NULL), MBCAS_EINVAL);
+  assert_int_equal(rec_proactive_new(NULL, fs(&s), 15, NULL), MBCAS_EINVAL);
 }
 
 /* A steady 2,000m service of 4 pods capped at 1,000m: forecast_demand 0.5; the hold keeps
@@ -66,7 +82,7 @@ static void test_outputs(void **st) {
   (void)st;
   ap_spec s = spec();
   rec_proactive *p = NULL;
-  assert_int_equal(rec_proactive_new(&p, &s, 15, NULL), MBCAS_OK);
+  assert_int_equal(rec_proactive_new(&p, fs(&s), 15, NULL), MBCAS_OK);
   rec_forecast_out o;
   rec_proactive_outputs(p, 4000, 0.85, &o);
   assert_true(o.forecast_demand == 0 && o.hold_demand == 0 && !o.band_ready); /* nothing seen */

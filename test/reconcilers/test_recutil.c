@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "recapi.h"
 #include "recutil.h"
 
 static void test_paths(void **s) {
@@ -225,11 +226,29 @@ static void test_map_free_value(void **s) {
   ru_map_set_free(NULL, free_owning);
 }
 
+static int count_to_2(void *ud, const cJSON *item) {
+  (void)item;
+  return ++*(int *)ud >= 2;
+}
+
+static void test_list_each(void **s) {
+  (void)s;
+  cJSON *l = cJSON_Parse("{\"items\":[{},{},{}]}");
+  int n = 0;
+  rec_list_each(l, count_to_2, &n);
+  assert_int_equal(n, 2); /* stopped by fn */
+  n = 0;
+  rec_list_each(NULL, count_to_2, &n);
+  rec_list_each(l, NULL, &n);
+  assert_int_equal(n, 0);
+  cJSON_Delete(l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_paths), cmocka_unit_test(test_pod_state), cmocka_unit_test(test_kpod),
       cmocka_unit_test(test_selector), cmocka_unit_test(test_map),
-      cmocka_unit_test(test_map_free_value),
+      cmocka_unit_test(test_map_free_value), cmocka_unit_test(test_list_each),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,7 +139,7 @@ static void test_band(void **s) {
   forecast_state *st = mk(FORECAST_NAIVE);
   forecast_band b;
   forecast_band_init(&b, 30, 0.5);
-  assert_true(b.lead_s == 30 && b.alpha == 0.5 && b.var < 0);
+  assert_true(b.lead_s == 30 && b.alpha == 0.5 && b.mae < 0);
   assert_true(forecast_band_sd(&b) == 0);
   assert_false(forecast_band_ready(&b, 1));
   assert_true(forecast_band_ready(&b, 0));
