@@ -172,6 +172,7 @@ mbcas_rc ap_spec_from_json(ap_spec *s, const cJSON *sj, mbcas_err *err) {
     return mbcas_err_set(err, MBCAS_EINVAL, "spec.staleAfter", "must be between 1s and 1h");
   TRY(ju_number(&s->fallback_demand, NULL, sj, "fallbackDemand", P, 0, 0.0, 0, 1.0, err));
   const cJSON *f;
+  int has_lead = 0;
   TRY(ju_object(&f, sj, "forecast", P, 0, err));
   if (f) {
     const char *FP = "spec.forecast";
@@ -183,8 +184,8 @@ mbcas_rc ap_spec_from_json(ap_spec *s, const cJSON *sj, mbcas_err *err) {
     TRY(ju_duration(&s->forecast_horizon_ms, NULL, f, "horizon", FP, 0, err));
     if (s->forecast_horizon_ms < 1000)
       return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.horizon", "must be at least 1s");
-    TRY(ju_duration(&s->forecast_lead_ms, NULL, f, "leadTime", FP, 0, err));
-    if (s->forecast_lead_ms < 1000)
+    TRY(ju_duration(&s->forecast_lead_ms, &has_lead, f, "leadTime", FP, 0, err));
+    if (has_lead && s->forecast_lead_ms < 1000)
       return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.leadTime", "must be at least 1s");
     TRY(ju_number(&s->forecast_error_band, NULL, f, "errorBand", FP, 0, 0.0, 0, 5.0, err));
     TRY(ju_duration(&s->forecast_season_ms, NULL, f, "seasonPeriod", FP, 0, err));
@@ -193,6 +194,8 @@ mbcas_rc ap_spec_from_json(ap_spec *s, const cJSON *sj, mbcas_err *err) {
   }
   if (!(s->forecast_horizon_ms < s->forecast_season_ms))
     return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.horizon", "must be shorter than seasonPeriod");
+  if (!has_lead && s->forecast_lead_ms > s->forecast_horizon_ms)
+    s->forecast_lead_ms = s->forecast_horizon_ms; /* the default, 1m, never exceeds the horizon */
   if (s->forecast_lead_ms > s->forecast_horizon_ms)
     return mbcas_err_set(err, MBCAS_EINVAL, "spec.forecast.leadTime", "must not be longer than horizon");
   if (s->combine == AP_COMBINE_WEIGHTED_SUM) {

@@ -88,8 +88,8 @@ CEL_TWINS = {
         lambda s: s['format'] != 'Prometheus' or _has(s, 'metric'),
     "duration(self.horizon) < duration(self.seasonPeriod)":
         lambda s: duration(s['horizon']) < duration(s['seasonPeriod']),
-    "duration(self.leadTime) <= duration(self.horizon)":
-        lambda s: duration(s['leadTime']) <= duration(s['horizon']),
+    "!has(self.leadTime) || duration(self.leadTime) <= duration(self.horizon)":
+        lambda s: not _has(s, 'leadTime') or duration(s['leadTime']) <= duration(s['horizon']),
     "duration(self) >= duration('1s')":
         lambda s: duration(s) >= duration('1s'),
     "duration(self) >= duration('1m') && duration(self) <= duration('168h')":

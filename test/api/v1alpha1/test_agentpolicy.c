@@ -50,6 +50,13 @@ static void test_defaults(void **st) {
   assert_int_equal(s->forecast_lead_ms, 60000);
   assert_true(s->forecast_error_band == 0.5);
   ap_free(ap);
+  /* regression: a horizon under the leadTime default (valid before leadTime existed)
+   * stays valid; the lead defaults to the horizon then */
+  ap = parse_spec("{\"signals\":[" CPU "],\"forecast\":{\"horizon\":\"30s\"}}", &err, &rc);
+  if (rc) fail_msg("%s: %s", err.field, err.msg);
+  assert_int_equal(ap->spec.forecast_horizon_ms, 30000);
+  assert_int_equal(ap->spec.forecast_lead_ms, 30000);
+  ap_free(ap);
   ap_free(NULL);
   ap_spec b;
   ap_spec_builtin(&b);
