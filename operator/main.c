@@ -265,6 +265,9 @@ int main(int argc, char **argv) {
     LOG_ERROR("cannot create client", "err=\"%s\"", mbcas_err_format(&err, buf, sizeof buf));
     goto out;
   }
+  /* Every write but the Lease's own is refused once leadership is lost, even one already
+   * queued in the status writer pool (rest.h; allows everything until an elector exists). */
+  kube_client_set_write_guard(kc, kube_leader_rest_guard, NULL);
   rec_api api;
   rec_api_kube(&api, kc);
 
