@@ -94,9 +94,7 @@ int rec_metrics_add(void *ud, const cJSON *it) {
 rec_metrics *rec_metrics_index(const cJSON *list) {
   rec_metrics *m = rec_metrics_new();
   if (!m) return NULL;
-  const cJSON *it;
-  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
-    if (rec_metrics_add(m, it) != 0) break;
+  rec_list_each(list, rec_metrics_add, m);
   return m;
 }
 

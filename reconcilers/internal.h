@@ -30,6 +30,10 @@ typedef struct rec_svc_state {
   struct rec_proactive *fc; /* proactive mode: the service's forecast (owned; NULL: off) */
 } rec_svc_state;
 
+/* A market's effective clearing interval in seconds: the operator's --clearing-interval
+ * when set, else spec.clearingInterval (spec_ms), at least 1 s. */
+double rec_clearing_interval(const rec_ctx *c, int64_t spec_ms);
+
 /* Releases what a rec_svc_state owns (c->svcs' free_value). */
 void rec_svc_state_release(void *ss);
 

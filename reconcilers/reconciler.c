@@ -134,13 +134,17 @@ static int market_changed(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm,
   return 0;
 }
 
+double rec_clearing_interval(const rec_ctx *c, int64_t spec_ms) {
+  if (c && c->opt.clearing_interval_ms > 0) return (double)c->opt.clearing_interval_ms / 1000.0;
+  if (spec_ms < 1000) spec_ms = 1000;
+  return (double)spec_ms / 1000.0;
+}
+
 static double interval_s(const rec_ctx *c, const cJSON *sm) {
-  if (c->opt.clearing_interval_ms > 0) return (double)c->opt.clearing_interval_ms / 1000.0;
   const char *s = ru_str(sm, "spec.clearingInterval");
   int64_t ms = 15000;
   if (s && duration_parse(&ms, s, NULL, NULL) != MBCAS_OK) ms = 15000;
-  if (ms < 1000) ms = 1000;
-  return (double)ms / 1000.0;
+  return rec_clearing_interval(c, ms);
 }
 
 mbcas_rc rec_cycle(rec_ctx *c, const rec_snapshot *snap, double now, rec_cycle_stats *stats,

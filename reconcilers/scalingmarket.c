@@ -156,11 +156,12 @@ static double burst_decay(const sm_spec *spec) {
 }
 
 /* Proactive mode (the service's AgentPolicy spec.forecast): keep the service's forecast
- * in step with the policy, feed it the service's CPU demand (sum over its participants of
- * demand x current allocation) and fill the horizontal inputs: the upper forecast over
- * leadTime scales out as soon as it would put the pods above scaleOutDemand, the one over
- * horizon floors scale-in (docs/mechanism.md §6, §9; proactive.h). */
-static void svc_forecast(rec_svc *svc, rec_svc_state *ss, const market_participant *parts,
+ * in step with the policy, feed it the service's CPU demand load_m (sum over its
+ * participants of demand x current allocation) and fill the horizontal inputs against
+ * plan_m (sum of the sizes its pods are planned on): the upper forecast over leadTime
+ * scales out as soon as it would put the pods above scaleOutDemand, the one over horizon
+ * floors scale-in (docs/mechanism.md §6, §9; proactive.h). */
+static void svc_forecast(rec_svc *svc, rec_svc_state *ss, double load_m, double plan_m,
                          double interval_s, double now, horizontal_config *hc,
                          horizontal_observation *ob) {
   if (!rec_proactive_same(ss->fc, &svc->forecast, interval_s)) {
@@ -171,18 +172,11 @@ static void svc_forecast(rec_svc *svc, rec_svc_state *ss, const market_participa
     if (rec_proactive_new(&ss->fc, &svc->forecast, interval_s, &err) != MBCAS_OK)
       LOG_WARN("forecast off", "servicebudget=%s error=\"%s\"", svc->key, err.msg);
   }
-  if (!ss->fc || svc->n_pods == 0 || !svc->pod_demand || ob->replicas <= 0) return;
-  double load = 0, caps = 0;
-  for (size_t j = 0; j < svc->n_pods; j++) {
-    const market_participant *mp = &parts[svc->first_part + j];
-    double d = svc->pod_demand[j];
-    if (d > 0 && d <= 1) load += d * (double)mp->current_m;
-    caps += svc->spec.has_cpu_base ? (double)svc->spec.cpu_base_milli : (double)mp->cap_m;
-  }
-  rec_proactive_observe(ss->fc, now, load);
+  if (!ss->fc || svc->n_pods == 0 || ob->replicas <= 0) return;
+  rec_proactive_observe(ss->fc, now, load_m);
   hc->forecast_target_demand = hc->scale_out_demand;
   rec_forecast_out fo;
-  rec_proactive_outputs(ss->fc, (double)ob->replicas * caps / (double)svc->n_pods,
+  rec_proactive_outputs(ss->fc, (double)ob->replicas * plan_m / (double)svc->n_pods,
                         hc->forecast_target_demand, &fo);
   ob->forecast_demand = fo.forecast_demand;
   ob->forecast_hold_demand = fo.hold_demand;
@@ -345,6 +339,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
     nodes[ni].non_participant_m += act_pod_cpu_requests(pod);
   }
   size_t p = 0;
+  double decay = burst_decay(&sm->spec); /* spec interval: replayable from status */
   for (size_t k = 0; k < n_ok; k++) {
     rec_svc *svc = &svcs[okidx[k]];
     const sb_spec *sp = &svc->spec;
@@ -371,8 +366,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
       mp->current_m = cur;
       mp->usage_m = -1;
       if (sp->has_cpu_base)
-        mp->need_m = market_need_burst_step(cur, mp->demand, BURST_UTIL, sp->cpu_base_milli,
-                                            burst_decay(&sm->spec));
+        mp->need_m = market_need_burst_step(cur, mp->demand, BURST_UTIL, sp->cpu_base_milli, decay);
       rec_pod_state *ps = ru_map_get(c->pods, pk);
       mp->last_change_at = ps && ps->last_change_at > 0 ? ps->last_change_at : -1;
     }
@@ -390,9 +384,7 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
   }
 
   /* Replicas. */
-  double interval = (double)(c->opt.clearing_interval_ms > 0 ? c->opt.clearing_interval_ms
-                                                              : sm->spec.clearing_interval_ms) / 1000.0;
-  if (!(interval >= 1)) interval = 15;
+  double interval = rec_clearing_interval(c, sm->spec.clearing_interval_ms);
   int32_t market_replicas = 0;
   for (size_t k = 0; k < n_ok; k++) market_replicas += svcs[okidx[k]].spec_replicas;
   uint64_t id = out.decision_id;
@@ -422,27 +414,24 @@ mbcas_rc rec_market_run(rec_ctx *c, const rec_snapshot *snap, const cJSON *sm_ob
     memset(&ob, 0, sizeof ob);
     ob.replicas = svc->spec_replicas;
     ob.pods = (int32_t)svc->n_pods;
-    /* with burst sizing, replicas are planned on the base: a pod at its base counts as
-     * at cap, and demand is measured against the base (horizontal_service_demand) */
-    int64_t *al = sp->has_cpu_base ? calloc(svc->n_pods ? svc->n_pods : 1, sizeof *al) : NULL;
-    int64_t *bs = sp->has_cpu_base ? calloc(svc->n_pods ? svc->n_pods : 1, sizeof *bs) : NULL;
+    /* Replicas are planned on each pod's cap, or with burst sizing on the base: a pod at
+     * that size counts as at cap. load_m / plan_m is horizontal_service_demand's
+     * Σ current x demand / Σ size, the demand against the planned sizes. */
+    double load_m = 0, plan_m = 0;
     for (size_t j = 0; j < svc->n_pods; j++) {
-      const market_alloc *a = &out.allocs[svc->first_part + j];
-      int64_t cap = sp->has_cpu_base ? sp->cpu_base_milli : parts[svc->first_part + j].cap_m;
-      if (horizontal_pod_at_cap(&hc, a->guarded.desired_m, cap)) ob.pods_at_cap++;
-      if (al && bs) {
-        al[j] = parts[svc->first_part + j].current_m;
-        bs[j] = sp->cpu_base_milli;
-      }
+      const market_participant *mp = &parts[svc->first_part + j];
+      int64_t plan = sp->has_cpu_base ? sp->cpu_base_milli : mp->cap_m;
+      if (horizontal_pod_at_cap(&hc, out.allocs[svc->first_part + j].guarded.desired_m, plan))
+        ob.pods_at_cap++;
+      double d = svc->pod_demand ? svc->pod_demand[j] : 0;
+      if (d > 0) load_m += (d < 1 ? d : 1) * (double)mp->current_m; /* NaN counts as 0 */
+      plan_m += (double)plan;
     }
     ob.demand = svc->has_demand ? svc->demand : 0;
-    if (al && bs && svc->pod_demand)
-      ob.demand = horizontal_service_demand(al, svc->pod_demand, bs, svc->n_pods);
-    free(al);
-    free(bs);
+    if (sp->has_cpu_base && plan_m > 0) ob.demand = load_m / plan_m < 1 ? load_m / plan_m : 1;
     ob.market_replicas = market_replicas;
     ob.market_ceiling = sm->spec.horizontal.max_replicas_total;
-    svc_forecast(svc, ss, parts, interval, now, &hc, &ob);
+    svc_forecast(svc, ss, load_m, plan_m, interval, now, &hc, &ob);
     horizontal_decision hd;
     if (horizontal_decide(&hd, &ss->hs, &hc, &ob, now, NULL) == MBCAS_OK) {
       svc->desired_replicas = hd.desired;

@@ -82,6 +82,12 @@ void sim_config_default(sim_config *c) {
   c->forecast_band_min = 40; /* 10 minutes of resolved predictions at 15 s */
 }
 
+/* steps between what the agent reports and the clearing that reads it (ring-bounded) */
+static long agent_lag_steps(const sim_config *c) {
+  long n = (long)ceil(c->agent_lag_s / c->step_s - 1e-9);
+  return n < 0 ? 0 : (n >= RING ? RING - 1 : n);
+}
+
 /* how far ahead a scale-out must look: a new pod's start-up plus the cycle deciding it */
 static double sim_forecast_lead(const sim_config *c) {
   return c->forecast_lead_s > 0 ? c->forecast_lead_s : c->startup_s + c->step_s;
@@ -382,9 +388,7 @@ typedef struct mbcas_ctx {
 static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const double *load,
                             double now, mbcas_err *err) {
   const sim_config *c = w->c;
-  long alag = (long)ceil(c->agent_lag_s / c->step_s - 1e-9);
-  if (alag >= RING) alag = RING - 1;
-  if (alag < 0) alag = 0;
+  long alag = agent_lag_steps(c);
   int proactive = w->pol == SIM_MBCAS_PROACTIVE;
   double fc_cores[SIM_TIERS] = {0, 0, 0}, fh_cores[SIM_TIERS] = {0, 0, 0};
   if (proactive && k - alag >= 0) {
@@ -506,12 +510,10 @@ static mbcas_rc mbcas_cycle(world *w, mbcas_ctx *m, long k, long lag, const doub
     ob.market_ceiling = 0;
     ob.forecast_demand = 0;
     ob.forecast_hold_demand = 0;
-    if (proactive && ob.replicas > 0) /* the forecast on the current replicas' caps */
-      ob.forecast_demand = fc_cores[t] * 1000.0 /
-                           ((double)ob.replicas * (double)c->pod_cpu_m * c->demand_util_target);
-    if (proactive && ob.replicas > 0) {
-      ob.forecast_hold_demand = fh_cores[t] * 1000.0 /
-                                ((double)ob.replicas * (double)c->pod_cpu_m * c->demand_util_target);
+    if (proactive && ob.replicas > 0) { /* the forecasts on the current replicas' base */
+      double plan_m = (double)ob.replicas * (double)c->pod_cpu_m * c->demand_util_target;
+      ob.forecast_demand = fc_cores[t] * 1000.0 / plan_m;
+      ob.forecast_hold_demand = fh_cores[t] * 1000.0 / plan_m;
       /* until the forecast knows its own error, it holds every replica (no scale-in) */
       if (!forecast_band_ready(&m->band[t], c->forecast_band_min))
         ob.forecast_hold_demand = c->horiz.forecast_target_demand > 0 ? c->horiz.forecast_target_demand
@@ -554,7 +556,7 @@ mbcas_rc sim_run(sim_scores *out, const sim_config *cin, sim_policy pol, const d
   mbcas_ctx m;
   memset(&m, 0, sizeof m);
   for (int t = 0; t < SIM_TIERS; t++)
-    forecast_band_init(&m.band[t], sim_forecast_lead(c) + (double)c->step_s * ceil(c->agent_lag_s / c->step_s - 1e-9),
+    forecast_band_init(&m.band[t], sim_forecast_lead(c) + (double)c->step_s * (double)agent_lag_steps(c),
                        c->forecast_band_alpha);
   vpa_hist vh[SIM_TIERS];
   hpa_state hs[SIM_TIERS];

@@ -73,6 +73,13 @@ double horizontal_service_demand(const int64_t *alloc_m, const double *demand,
   return r < 1 ? r : 1;
 }
 
+/* ceil(n x demand / target), at most max_replicas: the HPA's proportional rule (the tiny
+ * epsilon keeps 0.6 x 10 / 0.6 = 10.0000001 at 10). */
+static int32_t proportional(const horizontal_config *cfg, int32_t n, double demand, double target) {
+  double p = ceil((double)n * demand / target - 1e-9);
+  return p > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)p;
+}
+
 static mbcas_rc check(const horizontal_config *c, const horizontal_observation *o,
                       mbcas_err *err) {
   if (c->min_replicas < 0)
@@ -114,26 +121,20 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
     *out = d;
     return MBCAS_OK;
   }
-  /* proportional recommendation, HPA style (tiny epsilon against 0.6*10/0.6 = 10.0000001) */
-  double prop = ceil((double)cur * dem / cfg->target_demand - 1e-9);
-  int32_t rec = prop > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)prop;
+  /* proportional recommendations, HPA style (proportional()) */
+  int32_t rec = proportional(cfg, cur, dem, cfg->target_demand);
   /* the forecast's own recommendation: never fewer replicas than the forecast needs */
   double fd = obs->forecast_demand > 0 && isfinite(obs->forecast_demand) ? obs->forecast_demand : 0;
   /* scale-out counts only the pods observed (the HPA counts pods not yet ready as 0 %
    * on scale-up): while new pods start, the demand of the running ones is multiplied by
    * their number, not by the replica count that already includes the new pods */
   int starting = obs->pods > 0 && obs->pods < cur;
-  int32_t rec_out = rec;
-  if (starting) {
-    double po = ceil((double)obs->pods * dem / cfg->target_demand - 1e-9);
-    rec_out = po > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)po;
-  }
+  int32_t rec_out = starting ? proportional(cfg, obs->pods, dem, cfg->target_demand) : rec;
+  int sized = cfg->forecast_target_demand > 0 && cfg->forecast_target_demand <= 1;
+  double ftd = sized ? cfg->forecast_target_demand : cfg->target_demand;
   int fc_out = 0;
   if (fd > 0) {
-    int sized = cfg->forecast_target_demand > 0 && cfg->forecast_target_demand <= 1;
-    double ftd = sized ? cfg->forecast_target_demand : cfg->target_demand;
-    double pf = ceil((double)cur * fd / ftd - 1e-9);
-    int32_t rf = pf > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)pf;
+    int32_t rf = proportional(cfg, cur, fd, ftd);
     if (rf > rec) rec = rf;
     if (rf > rec_out) rec_out = rf;
     fc_out = sized ? rf > cur : fd >= cfg->scale_out_demand;
@@ -141,10 +142,7 @@ mbcas_rc horizontal_decide(horizontal_decision *out, horizontal_state *st,
   double fh = obs->forecast_hold_demand > 0 && isfinite(obs->forecast_hold_demand)
                   ? obs->forecast_hold_demand : 0;
   if (fh > 0) { /* a floor for scale-in only */
-    double ftd = cfg->forecast_target_demand > 0 && cfg->forecast_target_demand <= 1
-                     ? cfg->forecast_target_demand : cfg->target_demand;
-    double ph = ceil((double)cur * fh / ftd - 1e-9);
-    int32_t rh = ph > (double)cfg->max_replicas ? cfg->max_replicas : (int32_t)ph;
+    int32_t rh = proportional(cfg, cur, fh, ftd);
     if (rh > rec) rec = rh;
   }
   d.recommendation = rec;
