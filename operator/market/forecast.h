@@ -62,7 +62,7 @@ double forecast_predict_max(const forecast_state *st, double horizon_s, double s
 /* Forecast error band: how wrong the forecast has been at one lead time, so a scaler can
  * provision for an upper quantile (forecast + z x error) instead of a fixed headroom.
  * Each observation resolves the predictions made lead_s earlier for it (error = what came
- * minus what was predicted) into an EWMA of squared errors, then records the forecast
+ * minus what was predicted) into an EWMA of absolute errors, then records the forecast
  * for lead_s ahead. The errors include the load's own noise, so a noisy load gets a wide
  * band and a smooth, well-predicted one a narrow band. Fixed size, no allocation; the
  * caller keeps one per forecast_state (a restart starts with no band, i.e. sd 0, until

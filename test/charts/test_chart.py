@@ -103,6 +103,11 @@ class ChartTest(unittest.TestCase):
         self.assertIn("--kube-api-qps=200", args)
         self.assertIn("--kube-api-burst=400", args)
         self.assertIn("--status-writers=8", args)
+        # the values reach the flags (not hard-coded defaults)
+        args = by_key(render({"kubeAPI.qps": 50, "kubeAPI.burst": 70, "statusWriters": 3})[0])[
+            ("Deployment", "mbcas-controller-manager")]["spec"]["template"]["spec"]["containers"][0]["args"]
+        for a in ("--kube-api-qps=50", "--kube-api-burst=70", "--status-writers=3"):
+            self.assertIn(a, args)
 
     def test_deployment_is_hardened(self):
         dep = by_key(render()[0])[("Deployment", "mbcas-controller-manager")]

@@ -60,24 +60,24 @@ def sc_burst():
 
 class Burst(unittest.TestCase):
     def test_burst_above_base_and_back(self):
-        """A pressed pod grows in place above its base (up to max), never scales out,
+        """A pressed pod grows in place above its base (up to max, the same pod),
         and falls back to the base, never below it, once the spike is over."""
         with Cluster(sc_burst()) as c:
             op = c.operator("--clearing-interval=1s")
-            limits = []
+            limits, names = [], set()
 
             def limit():
                 ps = c.pods("pulse")
                 v = pod_limit(ps[0]) if ps else 0
+                if ps:
+                    names.add(ps[0]["metadata"]["name"])
                 limits.append(v)
                 return v
             c.wait(lambda: limit() > 1000, timeout=30, what="in-place growth above the base")
             c.wait(lambda: limit() == 1000, timeout=60, what="back to the base after the spike")
-            grown = [v for v in limits if v > 1000]
-            self.assertTrue(grown)
-            self.assertLessEqual(max(limits), 2000)
-            self.assertGreaterEqual(min(v for v in limits if v), 1000)
-            self.assertEqual(c.deployment("pulse")["spec"]["replicas"], 1)
+            self.assertLessEqual(max(limits), 2000)                 # never above max
+            self.assertGreaterEqual(min(v for v in limits if v), 1000)  # never below base
+            self.assertEqual(len(names), 1, names)  # in place: the same pod throughout
             self.assertIn("Resized", [e["reason"] for e in c.events("pulse")])
             self.assertEqual(op.stop(), 0)
 

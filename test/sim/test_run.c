@@ -211,7 +211,7 @@ static void test_need_caps(void **s) {
   free(load);
 }
 
-/* Burst sizing (burst_cap_m above pod_cpu_m, market_need_burst): a one-minute spike on
+/* Burst sizing (burst_cap_m above pod_cpu_m, market_need_burst_step): a one-minute spike on
  * a steady load is absorbed in place within a cycle or two: pods grow above the 1-CPU
  * base and come back to it, so there is less violation time than with pods fixed at the
  * base, and allocation above the base is paid for (core-hours > pod-hours) but pods

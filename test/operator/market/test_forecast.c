@@ -152,8 +152,8 @@ static void test_band(void **s) {
   assert_false(forecast_band_ready(&b, 9));
   assert_true(forecast_band_sd(&b) == 0);
   assert_true(fabs(forecast_upper(st, &b, 60, 15, 2) - 100) < 1e-9);
-  /* naive forecast of an alternating 100/140 load: every error is 40 (lead 30 = two
-   * samples: same phase) -> no; use lead 15: the error is always 40 */
+  /* naive forecast of an alternating 100/140 load, lead one sample (15 s): every error
+   * is 40 */
   forecast_state *alt = mk(FORECAST_NAIVE);
   forecast_band_init(&b, 15, 1.0);
   for (int i = 0; i < 10; i++) {
